@@ -1,0 +1,242 @@
+//! Token-level tables: a grammar lifted from bytes to the token ids of a vocabulary.
+//!
+//! A [`TokenTable`] pairs one request's [`Grammar`] with a shared [`Vocab`]. From any state it
+//! fills an allowed-token bitmask (bit `i % 32` of word `i / 32` is set when token `i` may come
+//! next, the layout xgrammar and llguidance use), advances by a token, and returns the forced
+//! byte run (for jump-forward decoding). The mask is computed by walking the vocabulary trie
+//! with the grammar's byte automaton, pruning every subtree the grammar refuses, so its cost is
+//! proportional to the allowed prefixes, not to the vocabulary size.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::grammar::{Grammar, State};
+use crate::vocab::Vocab;
+
+/// One request's grammar over a vocabulary.
+#[derive(Debug, Clone)]
+pub struct TokenTable {
+    vocab: Arc<Vocab>,
+    grammar: Grammar,
+}
+
+/// A position in a [`TokenTable`]: the grammar state plus whether an end-of-sequence token has
+/// been accepted (after which only end-of-sequence tokens are allowed, as padding).
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    table: Arc<TokenTable>,
+    state: State,
+    terminated: bool,
+    /// Bytes produced so far (for messages and for decoding without the tokenizer).
+    output: Vec<u8>,
+}
+
+/// Number of 32-bit words of a bitmask row for `width` token ids.
+pub fn bitmask_words(width: usize) -> usize {
+    width.div_ceil(32)
+}
+
+impl TokenTable {
+    /// Pair `grammar` with `vocab`.
+    pub fn new(vocab: Arc<Vocab>, grammar: Grammar) -> TokenTable {
+        TokenTable { vocab, grammar }
+    }
+
+    /// The vocabulary.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// The grammar.
+    pub fn grammar(&self) -> &Grammar {
+        &self.grammar
+    }
+
+    /// Fill `row` (one bitmask row, `ceil(width / 32)` words) with the tokens allowed in `s`.
+    /// Ids at or beyond the vocabulary size stay masked. Returns the number of allowed tokens.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `row` is too short for the vocabulary's ids.
+    pub fn fill_bitmask(&self, s: State, row: &mut [u32]) -> Result<usize> {
+        row.fill(0);
+        let limit = row.len() * 32;
+        let mut count = 0usize;
+        let g = &self.grammar;
+        let mut set = |t: u32| {
+            let t = t as usize;
+            if t < limit {
+                row[t / 32] |= 1 << (t % 32);
+                count += 1;
+            }
+        };
+        self.vocab.trie().walk(s, |st, b| g.step(st, b), &mut set);
+        if g.is_accepting(s) {
+            for &e in self.vocab.eos() {
+                set(e);
+            }
+        }
+        Ok(count)
+    }
+
+    /// The state after token `token` from `s`.
+    ///
+    /// # Errors
+    /// [`Error::TokenRejected`] when the token is special, unknown or refused by the grammar.
+    pub fn advance(&self, s: State, token: u32) -> Result<State> {
+        let reject = |why: &str| Error::TokenRejected {
+            token,
+            bytes: self.vocab.display(token),
+            context: why.to_string(),
+        };
+        let bytes = self
+            .vocab
+            .token_bytes(token)
+            .ok_or_else(|| reject("special, added or unknown token"))?;
+        self.grammar
+            .step_bytes(s, bytes)
+            .ok_or_else(|| reject("the output format does not allow these bytes here"))
+    }
+}
+
+impl Matcher {
+    /// A matcher at the start of `table`.
+    pub fn new(table: Arc<TokenTable>) -> Matcher {
+        let state = table.grammar.start();
+        Matcher {
+            table,
+            state,
+            terminated: false,
+            output: Vec::new(),
+        }
+    }
+
+    /// The table this matcher runs on.
+    pub fn table(&self) -> &Arc<TokenTable> {
+        &self.table
+    }
+
+    /// Accept `token`. An end-of-sequence token is accepted only in an accepting state and
+    /// terminates the matcher; after that only end-of-sequence tokens are accepted.
+    ///
+    /// # Errors
+    /// [`Error::TokenRejected`] with the output so far, the matcher unchanged.
+    pub fn accept_token(&mut self, token: u32) -> Result<()> {
+        let vocab = self.table.vocab();
+        if vocab.is_eos(token) {
+            if self.terminated || self.table.grammar.is_accepting(self.state) {
+                self.terminated = true;
+                return Ok(());
+            }
+            return Err(self.rejected(token, "end of sequence before the output is complete"));
+        }
+        if self.terminated {
+            return Err(self.rejected(token, "the output already ended"));
+        }
+        match self.table.advance(self.state, token) {
+            Ok(s) => {
+                self.state = s;
+                self.output
+                    .extend_from_slice(vocab.token_bytes(token).unwrap_or_default());
+                Ok(())
+            }
+            Err(Error::TokenRejected { context, .. }) => Err(self.rejected(token, &context)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn rejected(&self, token: u32, why: &str) -> Error {
+        let out = String::from_utf8_lossy(&self.output);
+        let n = out.chars().count();
+        let tail: String = if n > 60 {
+            format!("…{}", out.chars().skip(n - 60).collect::<String>())
+        } else {
+            out.into_owned()
+        };
+        Error::TokenRejected {
+            token,
+            bytes: self.table.vocab.display(token),
+            context: format!("{why}; output so far: {tail:?}"),
+        }
+    }
+
+    /// Fill one bitmask row with the tokens allowed next.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the row is too short.
+    pub fn fill_bitmask(&self, row: &mut [u32]) -> Result<usize> {
+        if self.terminated {
+            row.fill(0);
+            let mut n = 0;
+            for &e in self.table.vocab.eos() {
+                let e = e as usize;
+                if e < row.len() * 32 {
+                    row[e / 32] |= 1 << (e % 32);
+                    n += 1;
+                }
+            }
+            return Ok(n);
+        }
+        self.table.fill_bitmask(self.state, row)
+    }
+
+    /// May generation stop here?
+    pub fn is_accepting(&self) -> bool {
+        self.terminated || self.table.grammar.is_accepting(self.state)
+    }
+
+    /// Has an end-of-sequence token been accepted?
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+
+    /// The bytes produced so far.
+    pub fn output(&self) -> &[u8] {
+        &self.output
+    }
+
+    /// The bytes the grammar forces from here (possibly empty): each is the only byte allowed
+    /// in its state. Jump-forward decoding appends them without sampling.
+    pub fn forced_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.terminated {
+            return out;
+        }
+        let g = &self.table.grammar;
+        let mut s = self.state;
+        while let Some(b) = g.forced_byte(s) {
+            out.push(b);
+            s = g.step(s, b).expect("forced byte is allowed");
+        }
+        out
+    }
+}
+
+/// Fill `bitmask` (`matchers.len()` rows of `words` u32 each, row-major) in parallel.
+///
+/// # Errors
+/// [`Error::Shape`] when the buffer is not `matchers.len() * words` long.
+pub fn fill_bitmask_batch(matchers: &[&Matcher], bitmask: &mut [u32], words: usize) -> Result<()> {
+    if words == 0 || bitmask.len() != matchers.len() * words {
+        return Err(Error::Shape(format!(
+            "bitmask holds {} words, expected {} rows x {} words",
+            bitmask.len(),
+            matchers.len(),
+            words
+        )));
+    }
+    for m in matchers {
+        let need = bitmask_words(m.table.vocab.size());
+        if words < need {
+            return Err(Error::Shape(format!(
+                "bitmask rows of {words} words cannot hold {} token ids (need {need})",
+                m.table.vocab.size()
+            )));
+        }
+    }
+    bitmask
+        .par_chunks_mut(words)
+        .zip(matchers.par_iter())
+        .try_for_each(|(row, m)| m.fill_bitmask(row).map(|_| ()))
+}
