@@ -1,1 +1,309 @@
+//! `nerlm._native`: thin pyo3 wrappers over `nerlm-core`. Docstrings live in
+//! `python/nerlm/_native.pyi`; batch calls release the GIL.
 
+use std::sync::Arc;
+
+use numpy::{PyReadonlyArray1, PyReadwriteArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use nerlm_core::align::align_batch;
+use nerlm_core::grammar::{Grammar, GrammarOptions, IepileJson};
+use nerlm_core::score::{score_strict, SpanColumns};
+use nerlm_core::tables::{self, bitmask_words};
+use nerlm_core::vocab::{Vocab, VocabKind};
+
+mod errors;
+
+use errors::to_py;
+
+/// The exact bytes of every token of a tokenizer, prepared once and shared.
+#[pyclass(module = "nerlm._native", frozen)]
+struct Vocabulary {
+    inner: Arc<Vocab>,
+}
+
+#[pymethods]
+impl Vocabulary {
+    #[staticmethod]
+    #[pyo3(signature = (tokenizer_json, eos_token_ids))]
+    fn from_tokenizer_json(py: Python<'_>, tokenizer_json: &str, eos_token_ids: Vec<u32>) -> PyResult<Self> {
+        let v = py
+            .detach(|| Vocab::from_tokenizer_json(tokenizer_json, &eos_token_ids))
+            .map_err(to_py)?;
+        Ok(Vocabulary { inner: Arc::new(v) })
+    }
+
+    #[getter]
+    fn size(&self) -> usize {
+        self.inner.size()
+    }
+
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.inner.kind() {
+            VocabKind::ByteLevel => "byte-level",
+            VocabKind::SentencePiece => "sentencepiece",
+            VocabKind::WordPiece => "wordpiece",
+        }
+    }
+
+    #[getter]
+    fn eos_token_ids(&self) -> Vec<u32> {
+        self.inner.eos().to_vec()
+    }
+
+    fn token_bytes<'py>(&self, py: Python<'py>, token_id: u32) -> Option<Bound<'py, PyBytes>> {
+        self.inner.token_bytes(token_id).map(|b| PyBytes::new(py, b))
+    }
+
+    fn decode<'py>(&self, py: Python<'py>, token_ids: Vec<u32>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.decode(&token_ids))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.size()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Vocabulary(size={}, kind={:?})", self.inner.size(), self.kind())
+    }
+}
+
+/// One request's output format over a vocabulary.
+#[pyclass(module = "nerlm._native", frozen)]
+struct TokenTable {
+    inner: Arc<tables::TokenTable>,
+    format: String,
+}
+
+#[pymethods]
+impl TokenTable {
+    #[new]
+    #[pyo3(signature = (vocabulary, format, labels, text, *, grounded=true, max_entities_per_label=None, max_entity_chars=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        vocabulary: &Vocabulary,
+        format: &str,
+        labels: Vec<String>,
+        text: &str,
+        grounded: bool,
+        max_entities_per_label: Option<u16>,
+        max_entity_chars: Option<u16>,
+    ) -> PyResult<Self> {
+        let opts = GrammarOptions {
+            grounded,
+            max_entities_per_label,
+            max_entity_chars,
+        };
+        let grammar = match format {
+            "iepile-json" => {
+                Grammar::IepileJson(py.detach(|| IepileJson::new(&labels, text, &opts)).map_err(to_py)?)
+            }
+            other => {
+                return Err(to_py(nerlm_core::Error::Grammar(format!(
+                    "unknown output format {other:?} (supported: iepile-json)"
+                ))))
+            }
+        };
+        Ok(TokenTable {
+            inner: Arc::new(tables::TokenTable::new(vocabulary.inner.clone(), grammar)),
+            format: format.to_string(),
+        })
+    }
+
+    #[getter]
+    fn format(&self) -> &str {
+        &self.format
+    }
+
+    fn matcher(&self) -> Matcher {
+        Matcher {
+            inner: tables::Matcher::new(self.inner.clone()),
+        }
+    }
+}
+
+/// A position in a token table (one generated sequence).
+#[pyclass(module = "nerlm._native")]
+struct Matcher {
+    inner: tables::Matcher,
+}
+
+fn check_row(bitmask: &PyReadwriteArray2<'_, i32>, row: usize) -> PyResult<()> {
+    let shape = bitmask.shape();
+    if row >= shape[0] {
+        return Err(to_py(nerlm_core::Error::Shape(format!(
+            "row {row} is outside a bitmask of {} rows",
+            shape[0]
+        ))));
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl Matcher {
+    fn accept_token(&mut self, token_id: u32) -> PyResult<()> {
+        self.inner.accept_token(token_id).map_err(to_py)
+    }
+
+    #[pyo3(signature = (bitmask, row=0))]
+    fn fill_next_token_bitmask(&self, py: Python<'_>, mut bitmask: PyReadwriteArray2<'_, i32>, row: usize) -> PyResult<usize> {
+        check_row(&bitmask, row)?;
+        let words = bitmask.shape()[1];
+        let need = bitmask_words(self.inner.table().vocab().size());
+        if words < need {
+            return Err(to_py(nerlm_core::Error::Shape(format!(
+                "bitmask rows of {words} words cannot hold {} token ids (need {need})",
+                self.inner.table().vocab().size()
+            ))));
+        }
+        let mut arr = bitmask.as_array_mut();
+        let mut r = arr.row_mut(row);
+        let slice = r
+            .as_slice_mut()
+            .ok_or_else(|| to_py(nerlm_core::Error::Shape("bitmask must be C-contiguous".into())))?;
+        // SAFETY-free reinterpretation: i32 and u32 have the same layout.
+        let words_u32: &mut [u32] = bytemuck_cast(slice);
+        let m = &self.inner;
+        py.detach(|| m.fill_bitmask(words_u32)).map_err(to_py)
+    }
+
+    fn is_accepting(&self) -> bool {
+        self.inner.is_accepting()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.inner.is_terminated()
+    }
+
+    fn output<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.output())
+    }
+
+    fn forced_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.forced_bytes())
+    }
+
+    fn copy(&self) -> Matcher {
+        Matcher {
+            inner: self.inner.clone(),
+        }
+    }
+
+    fn __copy__(&self) -> Matcher {
+        self.copy()
+    }
+}
+
+fn bytemuck_cast(s: &mut [i32]) -> &mut [u32] {
+    // i32 and u32 have identical size and alignment; every bit pattern is valid for both.
+    unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<u32>(), s.len()) }
+}
+
+#[pyfunction]
+fn fill_next_token_bitmask_batch(
+    py: Python<'_>,
+    matchers: Vec<PyRef<'_, Matcher>>,
+    mut bitmask: PyReadwriteArray2<'_, i32>,
+) -> PyResult<()> {
+    let shape = bitmask.shape().to_vec();
+    if shape[0] != matchers.len() {
+        return Err(to_py(nerlm_core::Error::Shape(format!(
+            "bitmask has {} rows for {} matchers",
+            shape[0],
+            matchers.len()
+        ))));
+    }
+    let ms: Vec<tables::Matcher> = matchers.iter().map(|m| m.inner.clone()).collect();
+    let mut arr = bitmask.as_array_mut();
+    let slice = arr
+        .as_slice_mut()
+        .ok_or_else(|| to_py(nerlm_core::Error::Shape("bitmask must be C-contiguous".into())))?;
+    let words = bytemuck_cast(slice);
+    py.detach(|| {
+        let refs: Vec<&tables::Matcher> = ms.iter().collect();
+        tables::fill_bitmask_batch(&refs, words, shape[1])
+    })
+    .map_err(to_py)
+}
+
+#[pyfunction]
+fn align_left_to_right(py: Python<'_>, texts: Vec<String>, items: Vec<Vec<(String, u32)>>) -> PyResult<Vec<Vec<(u32, u32, u8)>>> {
+    if texts.len() != items.len() {
+        return Err(to_py(nerlm_core::Error::Shape(format!(
+            "{} texts but {} item lists",
+            texts.len(),
+            items.len()
+        ))));
+    }
+    let out = py.detach(|| {
+        let docs: Vec<(&str, Vec<(&str, u32)>)> = texts
+            .iter()
+            .zip(&items)
+            .map(|(t, it)| (t.as_str(), it.iter().map(|(s, g)| (s.as_str(), *g)).collect()))
+            .collect();
+        align_batch(&docs)
+    });
+    Ok(out
+        .into_iter()
+        .map(|d| d.into_iter().map(|a| (a.start, a.end, a.status as u8)).collect())
+        .collect())
+}
+
+type Counts = (Vec<u64>, Vec<u64>, Vec<u64>, u64, u64);
+
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn score_spans_strict(
+    py: Python<'_>,
+    gold_doc: PyReadonlyArray1<'_, i64>,
+    gold_label: PyReadonlyArray1<'_, i64>,
+    gold_start: PyReadonlyArray1<'_, i64>,
+    gold_end: PyReadonlyArray1<'_, i64>,
+    pred_doc: PyReadonlyArray1<'_, i64>,
+    pred_label: PyReadonlyArray1<'_, i64>,
+    pred_start: PyReadonlyArray1<'_, i64>,
+    pred_end: PyReadonlyArray1<'_, i64>,
+    n_labels: usize,
+) -> PyResult<Counts> {
+    let cols = |a: &PyReadonlyArray1<'_, i64>| -> PyResult<Vec<i64>> {
+        Ok(a.as_slice()
+            .map(<[i64]>::to_vec)
+            .unwrap_or_else(|_| a.as_array().iter().copied().collect()))
+    };
+    let (gd, gl, gs, ge) = (cols(&gold_doc)?, cols(&gold_label)?, cols(&gold_start)?, cols(&gold_end)?);
+    let (pd, pl, ps, pe) = (cols(&pred_doc)?, cols(&pred_label)?, cols(&pred_start)?, cols(&pred_end)?);
+    let c = py
+        .detach(|| {
+            let g = SpanColumns {
+                doc: &gd,
+                label: &gl,
+                start: &gs,
+                end: &ge,
+            };
+            let p = SpanColumns {
+                doc: &pd,
+                label: &pl,
+                start: &ps,
+                end: &pe,
+            };
+            score_strict(&g, &p, n_labels)
+        })
+        .map_err(to_py)?;
+    Ok((c.tp, c.fp, c.fn_, c.gold_duplicates, c.pred_duplicates))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Vocabulary>()?;
+    m.add_class::<TokenTable>()?;
+    m.add_class::<Matcher>()?;
+    m.add_function(wrap_pyfunction!(fill_next_token_bitmask_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(align_left_to_right, m)?)?;
+    m.add_function(wrap_pyfunction!(score_spans_strict, m)?)?;
+    errors::register(m)?;
+    Ok(())
+}

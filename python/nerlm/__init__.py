@@ -1,0 +1,109 @@
+"""nerlm: named-entity recognition with large language models.
+
+Outputs that always parse and never invent text (grammar-constrained, grounded decoding over a
+tokenizer's exact token bytes), entity strings mapped back to character offsets, and fast,
+explicit scoring. Offsets everywhere are half-open intervals in Unicode code points.
+
+Heavy dependencies (torch, transformers) load only when generation or model loading is used:
+``nerlm.ConstrainedLogitsProcessor``, ``nerlm.extract`` and ``nerlm.load_model`` import them on
+first access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nerlm._native import Matcher, TokenTable, Vocabulary, fill_next_token_bitmask_batch
+from nerlm.align import AlignStatus, align, align_batch
+from nerlm.data import (
+    CLUENER_LABELS,
+    CLUENER_LABELS_ZH,
+    Entity,
+    Example,
+    ReadReport,
+    read_cluener,
+    read_jsonl,
+    write_cluener,
+    write_jsonl,
+)
+from nerlm.errors import (
+    DataFormatError,
+    GrammarError,
+    NerlmError,
+    OffsetError,
+    ShapeError,
+    TokenizerError,
+    TokenRejectedError,
+)
+from nerlm.formats import IepileJson, OutputFormat, ParsedEntity, ParseResult, get_format
+from nerlm.score import PRF, ScoreResult, score
+
+if TYPE_CHECKING:
+    from nerlm.generate import ConstrainedLogitsProcessor, Extraction, extract, vocabulary_for
+    from nerlm.models import load_model
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "ConstrainedLogitsProcessor": "nerlm.generate",
+    "Extraction": "nerlm.generate",
+    "extract": "nerlm.generate",
+    "vocabulary_for": "nerlm.generate",
+    "load_model": "nerlm.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'nerlm' has no attribute {name!r}")
+    import importlib
+
+    try:
+        module = importlib.import_module(mod)
+    except ImportError as e:
+        raise ImportError(
+            f"nerlm.{name} needs torch and transformers: pip install 'nerlm[hf]' ({e})"
+        ) from e
+    return getattr(module, name)
+
+
+__all__ = [
+    "CLUENER_LABELS",
+    "CLUENER_LABELS_ZH",
+    "PRF",
+    "AlignStatus",
+    "ConstrainedLogitsProcessor",
+    "DataFormatError",
+    "Entity",
+    "Example",
+    "Extraction",
+    "GrammarError",
+    "IepileJson",
+    "Matcher",
+    "NerlmError",
+    "OffsetError",
+    "OutputFormat",
+    "ParseResult",
+    "ParsedEntity",
+    "ReadReport",
+    "ScoreResult",
+    "ShapeError",
+    "TokenRejectedError",
+    "TokenTable",
+    "TokenizerError",
+    "Vocabulary",
+    "__version__",
+    "align",
+    "align_batch",
+    "extract",
+    "fill_next_token_bitmask_batch",
+    "get_format",
+    "load_model",
+    "read_cluener",
+    "read_jsonl",
+    "score",
+    "vocabulary_for",
+    "write_cluener",
+    "write_jsonl",
+]

@@ -1,0 +1,168 @@
+"""Stubs of the Rust extension ``nerlm._native`` (nerlm-core behind thin pyo3 wrappers).
+
+Offsets are half-open code point offsets. Bitmasks are int32 arrays of shape
+``[rows, ceil(width / 32)]``: bit ``i % 32`` of word ``i / 32`` is set when token ``i`` is
+allowed (the layout of xgrammar and llguidance). Batch calls release the GIL.
+"""
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class NerlmError(Exception):
+    """Base class of every error nerlm raises."""
+
+class TokenizerError(NerlmError):
+    """A tokenizer could not be read as a vocabulary."""
+
+class GrammarError(NerlmError):
+    """An output format could not be compiled (bad labels, unknown format)."""
+
+class TokenRejectedError(NerlmError):
+    """A token is not allowed by the output format here (message holds the output so far)."""
+
+class ShapeError(NerlmError):
+    """An array or buffer has the wrong shape or length."""
+
+class OffsetError(NerlmError):
+    """An offset is outside its text or a span is reversed."""
+
+class Vocabulary:
+    """The exact bytes of every token of a tokenizer, prepared once and shareable.
+
+    Byte-level BPE tokens are mapped through GPT-2's byte alphabet, SentencePiece ``<0xNN>``
+    pieces to single bytes and ``▁`` to a space, WordPiece ``##`` continuations lose their
+    prefix. Added and special tokens have no bytes and are never allowed by a grammar, except
+    the end-of-sequence ids in accepting states.
+    """
+
+    @staticmethod
+    def from_tokenizer_json(tokenizer_json: str, eos_token_ids: list[int]) -> Vocabulary:
+        """Read a Hugging Face ``tokenizer.json`` (its text).
+
+        Raises:
+            TokenizerError: Not JSON, or an unsupported model type.
+        """
+    @property
+    def size(self) -> int:
+        """Number of token ids (one past the largest id in the tokenizer)."""
+    @property
+    def kind(self) -> str:
+        """``"byte-level"``, ``"sentencepiece"`` or ``"wordpiece"``."""
+    @property
+    def eos_token_ids(self) -> list[int]:
+        """The end-of-sequence ids."""
+    def token_bytes(self, token_id: int) -> bytes | None:
+        """The bytes of a token, or None for special/added tokens and unknown ids."""
+    def decode(self, token_ids: list[int]) -> bytes:
+        """Concatenated token bytes (special tokens contribute nothing)."""
+    def __len__(self) -> int: ...
+
+class TokenTable:
+    """One request's output format over a vocabulary: a state machine over token ids.
+
+    Args:
+        vocabulary: The tokenizer's vocabulary.
+        format: ``"iepile-json"``.
+        labels: Schema labels, in the order the output must list them.
+        text: The input text (entity strings are substrings of it when grounded).
+        grounded: Restrict entity strings to substrings of ``text``.
+        max_entities_per_label: Cap on each label's list (None: unbounded).
+        max_entity_chars: Cap on entity length in code points (None: unbounded).
+
+    Raises:
+        GrammarError: Unknown format, empty or duplicate labels.
+    """
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        format: str,
+        labels: list[str],
+        text: str,
+        *,
+        grounded: bool = True,
+        max_entities_per_label: int | None = None,
+        max_entity_chars: int | None = None,
+    ) -> None: ...
+    @property
+    def format(self) -> str:
+        """The output format's name."""
+    def matcher(self) -> Matcher:
+        """A matcher at the initial state."""
+
+class Matcher:
+    """The position of one generated sequence in a :class:`TokenTable`."""
+
+    def accept_token(self, token_id: int) -> None:
+        """Advance by one token.
+
+        An end-of-sequence id is accepted only where the output is complete; afterwards only
+        end-of-sequence ids are accepted.
+
+        Raises:
+            TokenRejectedError: The token is not allowed here; the matcher is unchanged.
+        """
+    def fill_next_token_bitmask(self, bitmask: npt.NDArray[np.int32], row: int = 0) -> int:
+        """Fill row ``row`` of ``bitmask`` with the tokens allowed next; return their number.
+
+        Raises:
+            ShapeError: ``row`` out of range, rows too short, or a non-contiguous array.
+        """
+    def is_accepting(self) -> bool:
+        """May generation end here?"""
+    def is_terminated(self) -> bool:
+        """Has an end-of-sequence token been accepted?"""
+    def output(self) -> bytes:
+        """The bytes generated so far."""
+    def forced_bytes(self) -> bytes:
+        """The bytes the format forces from here (each the only one allowed), maybe empty."""
+    def copy(self) -> Matcher:
+        """An independent copy (cheap: the table is shared)."""
+    def __copy__(self) -> Matcher: ...
+
+def fill_next_token_bitmask_batch(
+    matchers: list[Matcher], bitmask: npt.NDArray[np.int32]
+) -> None:
+    """Fill row ``i`` of ``bitmask`` for ``matchers[i]``, in parallel with the GIL released.
+
+    Raises:
+        ShapeError: Row count differs from ``len(matchers)``, rows too short, or the array
+            is not C-contiguous.
+    """
+
+def align_left_to_right(
+    texts: list[str], items: list[list[tuple[str, int]]]
+) -> list[list[tuple[int, int, int]]]:
+    """Place ``(surface, group)`` items in their texts (see :mod:`nerlm.align`).
+
+    Returns:
+        Per document, per item, ``(start, end, status)`` with status 0 exact, 1 duplicate,
+        2 ungrounded (then ``start == end == 0``).
+
+    Raises:
+        ShapeError: ``texts`` and ``items`` differ in length.
+    """
+
+def score_spans_strict(
+    gold_doc: npt.NDArray[np.int64],
+    gold_label: npt.NDArray[np.int64],
+    gold_start: npt.NDArray[np.int64],
+    gold_end: npt.NDArray[np.int64],
+    pred_doc: npt.NDArray[np.int64],
+    pred_label: npt.NDArray[np.int64],
+    pred_start: npt.NDArray[np.int64],
+    pred_end: npt.NDArray[np.int64],
+    n_labels: int,
+) -> tuple[list[int], list[int], list[int], int, int]:
+    """Strict span comparison (same document, label, start and end), sets per document.
+
+    Returns:
+        ``(tp, fp, fn, gold_duplicates, pred_duplicates)``: per-label counts (length
+        ``n_labels``) and the numbers of exact duplicate spans removed.
+
+    Raises:
+        ShapeError: Columns of unequal length or label ids outside ``0..n_labels``.
+        OffsetError: A negative or reversed span.
+    """

@@ -1,0 +1,244 @@
+"""The ``nerlm`` command line: ``score``, ``convert``, ``extract``, ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from nerlm.data import (
+    CLUENER_LABELS_ZH,
+    Example,
+    ReadReport,
+    read_cluener,
+    read_jsonl,
+    write_cluener,
+    write_jsonl,
+)
+from nerlm.errors import NerlmError
+from nerlm.formats import IepileJson
+from nerlm.score import score
+
+DATA_FORMATS = ("cluener", "jsonl")
+
+
+def _read(path: str, fmt: str, *, split: str | None = None) -> list[Example]:
+    if fmt == "cluener":
+        return read_cluener(path, split=split)
+    return read_jsonl(path)
+
+
+def _label_map(name: str | None) -> dict[str, str]:
+    if name in (None, "none"):
+        return {}
+    if name == "cluener-zh":
+        return dict(CLUENER_LABELS_ZH)
+    p = Path(str(name))
+    obj = json.loads(p.read_text(encoding="utf-8"))
+    if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
+        raise NerlmError(f"{p}: a label map must be a JSON object of strings")
+    return obj
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    gold = _read(args.gold, args.gold_format, split=args.split)
+    report = ReadReport()
+    labels = sorted({e.label for g in gold for e in g.entities})
+    if args.pred_format == "cluener":
+        pred = read_cluener(
+            args.pred,
+            texts=[g.text for g in gold],
+            ids=[g.id for g in gold],
+            labels=labels,
+            report=report,
+        )
+    else:
+        pred = read_jsonl(args.pred, report=report)
+    result = score(gold, pred, labels=labels, split=args.split, report=report)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(result.table())
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    examples = _read(args.input, args.from_format, split=args.split)
+    if args.to_format == "jsonl":
+        n = write_jsonl(examples, args.output)
+    elif args.to_format == "cluener":
+        n = write_cluener(examples, args.output)
+    else:
+        fmt = IepileJson(split_num=args.split_num, label_map=_label_map(args.label_map))
+        labels = (
+            args.labels.split(",")
+            if args.labels
+            else sorted({e.label for ex in examples for e in ex.entities})
+        )
+        n = 0
+        with open(args.output, "w", encoding="utf-8") as f:
+            for ex in examples:
+                for chunk in fmt.chunks(labels):
+                    rec = {
+                        "id": ex.id,
+                        "task": "NER",
+                        "source": ex.meta.get("source", ""),
+                        "instruction": fmt.render_prompt(ex, chunk),
+                        "output": fmt.render_target(ex, chunk),
+                    }
+                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    n += 1
+    ents = sum(len(ex.entities) for ex in examples)
+    print(
+        f"read {len(examples)} documents with {ents} entities from {args.input} "
+        f"({args.from_format}); wrote {n} records to {args.output} ({args.to_format})"
+    )
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from nerlm.generate import extract, write_extractions
+    from nerlm.models import load_model
+
+    examples = read_jsonl(args.input)
+    shots = read_jsonl(args.shots) if args.shots else []
+    model, tok = load_model(args.model, device=args.device)
+    fmt = IepileJson(split_num=args.split_num, label_map=_label_map(args.label_map))
+    t0 = time.perf_counter()
+    results = extract(
+        model,
+        tok,
+        examples,
+        args.labels.split(","),
+        fmt=fmt,
+        shots=shots,
+        grounded=not args.ungrounded,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+    )
+    n = write_extractions(results, args.output)
+    dt = time.perf_counter() - t0
+    parsed = sum(r.parsed for r in results)
+    print(f"wrote {n} records to {args.output} in {dt:.1f} s; {parsed}/{n} outputs parsed")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nerlm.generate import extract
+    from nerlm.models import load_model
+
+    samples = resources.files("nerlm") / "samples"
+    with resources.as_file(samples / "cluener_dev_sample.jsonl") as p:
+        gold = read_jsonl(p)[: args.limit]
+    with resources.as_file(samples / "cluener_train_shots.jsonl") as p:
+        shots = read_jsonl(p)
+    labels = list(CLUENER_LABELS_ZH)
+    print(
+        f"nerlm demo: {args.model}, {len(gold)} CLUENER dev sentences, {len(shots)}-shot "
+        f"iepile-json prompts, grounded constrained decoding"
+    )
+    t0 = time.perf_counter()
+    model, tok = load_model(args.model, device=args.device)
+    t1 = time.perf_counter()
+    fmt = IepileJson(label_map=CLUENER_LABELS_ZH)
+    results = extract(
+        model,
+        tok,
+        gold,
+        labels,
+        fmt=fmt,
+        shots=shots,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        max_entities_per_label=8,
+    )
+    t2 = time.perf_counter()
+    for r in results[: args.show]:
+        ents = ", ".join(f"{e.label}:{e.text}[{e.start},{e.end})" for e in r.entities) or "-"
+        print(f"  {r.text}\n    -> {ents}")
+    pred = [r.to_example() for r in results]
+    result = score(gold, pred, labels=labels, split="dev (sample)")
+    print(result.table())
+    n_out = sum(len(r.raw_outputs) for r in results)
+    n_ok = n_out - sum(len(r.parse_errors) for r in results)
+    n_ent = sum(len(r.entities) for r in results)
+    n_grounded = sum(1 for r in results for e in r.entities if e.status.value != "ungrounded")
+    share = 100.0 * n_grounded / n_ent if n_ent else 100.0
+    print(
+        f"outputs parsed: {n_ok}/{n_out} ({100.0 * n_ok / max(n_out, 1):.1f}%); "
+        f"entities grounded: {n_grounded}/{n_ent} ({share:.1f}%)"
+    )
+    print(f"time: model load {t1 - t0:.1f} s, extraction {t2 - t1:.1f} s")
+    return 0 if n_ok == n_out and n_grounded == n_ent else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``nerlm``."""
+    ap = argparse.ArgumentParser(prog="nerlm", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("score", help="score predictions against gold (strict span match)")
+    s.add_argument("--gold", required=True)
+    s.add_argument("--pred", required=True)
+    s.add_argument("--gold-format", choices=DATA_FORMATS, default="jsonl")
+    s.add_argument("--pred-format", choices=DATA_FORMATS, default="jsonl")
+    s.add_argument("--split", default=None, help="split name recorded in the result")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=cmd_score)
+
+    c = sub.add_parser("convert", help="convert between data and instruction formats")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.add_argument("--from", dest="from_format", choices=DATA_FORMATS, required=True)
+    c.add_argument(
+        "--to", dest="to_format", choices=(*DATA_FORMATS, "iepile-json"), required=True
+    )
+    c.add_argument("--split", default=None)
+    c.add_argument("--labels", default=None, help="schema labels, comma separated, in order")
+    c.add_argument("--split-num", type=int, default=6)
+    c.add_argument("--label-map", default=None, help="cluener-zh or a JSON file")
+    c.set_defaults(func=cmd_convert)
+
+    e = sub.add_parser("extract", help="constrained extraction with a causal LM")
+    e.add_argument("--model", required=True, help="model directory or a known model name")
+    e.add_argument("--format", choices=("iepile-json",), default="iepile-json")
+    e.add_argument("--labels", required=True, help="corpus labels, comma separated, in order")
+    e.add_argument("--input", required=True, help="canonical JSONL (id, text)")
+    e.add_argument("--output", required=True)
+    e.add_argument("--shots", default=None, help="canonical JSONL of few-shot examples")
+    e.add_argument("--label-map", default=None, help="cluener-zh or a JSON file")
+    e.add_argument("--split-num", type=int, default=6)
+    e.add_argument("--ungrounded", action="store_true", help="allow any entity string")
+    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--max-new-tokens", type=int, default=256)
+    e.add_argument("--device", default=None)
+    e.set_defaults(func=cmd_extract)
+
+    d = sub.add_parser("demo", help="few-shot grounded extraction on CLUENER dev, then scoring")
+    d.add_argument("--model", default="gemma-3-270m")
+    d.add_argument("--limit", type=int, default=24, help="number of sample sentences")
+    d.add_argument("--batch-size", type=int, default=8)
+    d.add_argument("--max-new-tokens", type=int, default=160)
+    d.add_argument("--show", type=int, default=5, help="print this many documents")
+    d.add_argument("--device", default=None)
+    d.set_defaults(func=cmd_demo)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nerlm`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        rc: int = args.func(args)
+    except (NerlmError, OSError, ValueError) as e:
+        print(f"nerlm {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""``iepile-json``: the IEPile / InstructKGC / OneKE NER format (Gui et al., 2024, "IEPile").
+
+The instruction is ``json.dumps({"instruction": ..., "schema": [labels], "input": text})``;
+the target is ``{"label": ["entity", ...], ...}`` with every schema label as a key, in schema
+order, written as ``json.dumps(..., ensure_ascii=False)`` writes it. Schemas longer than
+``split_num`` (6 for NER in IEPile) are split over several instructions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from nerlm.align import AlignStatus, align
+from nerlm.data.model import Example
+from nerlm.formats.base import ParsedEntity, ParseResult
+
+#: IEPile's Chinese NER instruction.
+INSTRUCTION_ZH = (
+    "你是专门进行实体抽取的专家。请从input中抽取出符合schema定义的实体，"
+    "不存在的实体类型返回空列表。请按照JSON字符串的格式回答。"
+)
+#: IEPile's English NER instruction.
+INSTRUCTION_EN = (
+    "You are an expert in named entity recognition. Please extract entities that match the "
+    "schema definition from the input. Return an empty list if the entity type does not "
+    "exist. Please respond in the format of a JSON string."
+)
+
+
+class IepileJson:
+    """The ``iepile-json`` output format.
+
+    Args:
+        split_num: Largest number of labels per instruction (IEPile uses 6 for NER).
+        language: ``"zh"`` or ``"en"``: which IEPile instruction text to use.
+        label_map: Optional map from corpus labels (``Example.entities[i].label``) to the
+            names used in the schema (e.g. CLUENER ``name`` -> ``人名``); parsing maps back.
+    """
+
+    name = "iepile-json"
+
+    def __init__(
+        self,
+        split_num: int = 6,
+        language: str = "zh",
+        label_map: Mapping[str, str] | None = None,
+    ) -> None:
+        if split_num < 1:
+            raise ValueError("split_num must be at least 1")
+        if language not in ("zh", "en"):
+            raise ValueError("language must be 'zh' or 'en'")
+        self.split_num = split_num
+        self.instruction = INSTRUCTION_ZH if language == "zh" else INSTRUCTION_EN
+        self.label_map = dict(label_map or {})
+        self._inverse = {v: k for k, v in self.label_map.items()}
+
+    def schema_name(self, label: str) -> str:
+        """The name of corpus label ``label`` in the schema."""
+        return self.label_map.get(label, label)
+
+    def corpus_label(self, name: str) -> str:
+        """The corpus label of schema name ``name`` (inverse of :meth:`schema_name`)."""
+        return self._inverse.get(name, name)
+
+    def chunks(self, labels: Sequence[str]) -> list[list[str]]:
+        """Split ``labels`` (schema order) into instructions of at most ``split_num`` labels."""
+        labels = list(labels)
+        return [labels[i : i + self.split_num] for i in range(0, len(labels), self.split_num)] or [
+            []
+        ]
+
+    def render_prompt(self, example: Example, labels: Sequence[str]) -> str:
+        """The IEPile instruction for ``example`` with schema ``labels`` (corpus labels)."""
+        return json.dumps(
+            {
+                "instruction": self.instruction,
+                "schema": [self.schema_name(lab) for lab in labels],
+                "input": example.text,
+            },
+            ensure_ascii=False,
+        )
+
+    def render_target(self, example: Example, labels: Sequence[str]) -> str:
+        """``{"label": [surfaces in text order], ...}`` for the schema ``labels``.
+
+        Entities with a label outside ``labels`` are left out (they belong to another chunk).
+        """
+        out: dict[str, list[str]] = {self.schema_name(lab): [] for lab in labels}
+        for e in sorted(example.entities, key=lambda e: (e.start, e.end)):
+            if e.label in labels:
+                out[self.schema_name(e.label)].append(e.text)
+        return json.dumps(out, ensure_ascii=False)
+
+    def parse(self, output: str, text: str, labels: Sequence[str]) -> ParseResult:
+        """Parse model output with :func:`json.loads` (never ``eval``) and place entities.
+
+        Labels in the result are corpus labels. Unparsable output gives a result with
+        ``error`` set and no entities (DeepKE's scorer also counts it as empty).
+        """
+        try:
+            obj = json.loads(output)
+        except json.JSONDecodeError as e:
+            tail = " (the output is truncated)" if e.pos >= len(output.rstrip()) else ""
+            return ParseResult(error=f"not valid JSON: {e.msg} at character {e.pos}{tail}")
+        if not isinstance(obj, dict):
+            return ParseResult(error=f"expected a JSON object, got {type(obj).__name__}")
+        names = {self.schema_name(lab): lab for lab in labels}
+        items: list[tuple[str, int]] = []
+        owners: list[str] = []
+        unknown: list[str] = []
+        for group, (key, value) in enumerate(obj.items()):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return ParseResult(error=f"the value of {key!r} is not a list of strings")
+            if key not in names:
+                unknown.append(key)
+            label = names.get(key, self.corpus_label(key))
+            for v in value:
+                items.append((v, group))
+                owners.append(label)
+        placed = align(text, items)
+        ents = [
+            ParsedEntity(
+                label,
+                surface,
+                s if st is not AlignStatus.UNGROUNDED else -1,
+                e if st is not AlignStatus.UNGROUNDED else -1,
+                st,
+            )
+            for (surface, _), label, (s, e, st) in zip(items, owners, placed, strict=True)
+        ]
+        missing = [lab for name, lab in names.items() if name not in obj]
+        return ParseResult(ents, None, unknown, missing)

@@ -1,0 +1,367 @@
+"""Constrained generation with transformers.
+
+:class:`ConstrainedLogitsProcessor` is a ``transformers.LogitsProcessor`` backed by the Rust
+token tables: at every step it masks the logits of every token that would leave the output
+format or write an entity string that is not a substring of the input (grounded mode). It works
+on the exact bytes of tokens, so tokens that hold part of a UTF-8 character are usable and the
+output is always valid UTF-8.
+
+:func:`extract` runs a whole extraction: prompts (optionally few-shot), batched
+``model.generate`` with the processor, parsing, alignment to character offsets, and timing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import LogitsProcessor, LogitsProcessorList
+
+from nerlm import _native
+from nerlm.align import AlignStatus
+from nerlm.data.model import Entity, Example
+from nerlm.formats.base import ParsedEntity
+from nerlm.formats.iepile_json import IepileJson
+
+__all__ = [
+    "ConstrainedLogitsProcessor",
+    "Extraction",
+    "build_prompt",
+    "eos_token_ids",
+    "extract",
+    "vocabulary_for",
+]
+
+_VOCAB_CACHE: weakref.WeakKeyDictionary[Any, dict[str, _native.Vocabulary]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def eos_token_ids(tokenizer: Any, model: Any = None) -> list[int]:
+    """The ids that end generation: the tokenizer's EOS plus the model's generation config."""
+    ids: set[int] = set()
+    for src in (tokenizer, getattr(model, "generation_config", None)):
+        v = getattr(src, "eos_token_id", None)
+        if isinstance(v, int):
+            ids.add(v)
+        elif isinstance(v, (list, tuple)):
+            ids.update(int(x) for x in v)
+    if not ids:
+        raise ValueError("the tokenizer has no eos_token_id; pass eos_token_ids explicitly")
+    return sorted(ids)
+
+
+def vocabulary_for(tokenizer: Any, eos_ids: Sequence[int] | None = None) -> _native.Vocabulary:
+    """The exact token bytes of a transformers (fast) tokenizer, built once and cached.
+
+    The bytes come from the tokenizer model in its ``tokenizer.json`` (byte-level BPE,
+    SentencePiece with byte fallback, or WordPiece), never from decoded strings.
+
+    Raises:
+        TypeError: The tokenizer has no Rust backend (``backend_tokenizer``).
+        nerlm.TokenizerError: Its model type is not supported.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise TypeError("need a fast (tokenizers-backed) tokenizer with a backend_tokenizer")
+    eos = list(eos_ids) if eos_ids is not None else eos_token_ids(tokenizer)
+    key = ",".join(map(str, eos))
+    per_tok = _VOCAB_CACHE.setdefault(tokenizer, {})
+    v = per_tok.get(key)
+    if v is None:
+        v = _native.Vocabulary.from_tokenizer_json(backend.to_str(), eos)
+        per_tok[key] = v
+    return v
+
+
+class ConstrainedLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
+    """A ``transformers.LogitsProcessor`` that keeps each sequence inside its token table.
+
+    Args:
+        tables: One :class:`nerlm._native.TokenTable` per input row of ``generate`` (before
+            ``num_return_sequences`` or beam expansion: row ``i`` of the expanded batch uses
+            ``tables[i // (batch // len(tables))]``).
+
+    The processor keys each sequence's matcher by its generated tokens, so it is correct under
+    sampling, ``num_return_sequences`` and beam search (which reorders rows). Rows that have
+    produced an end-of-sequence token allow only end-of-sequence tokens afterwards.
+
+    Shapes: ``input_ids`` ``[batch, length]``; ``scores`` ``[batch, vocab_width]`` where
+    ``vocab_width`` (the model's logits width, e.g. 151,936 for Qwen2.5) may exceed the
+    tokenizer's size: those extra ids are always masked.
+    """
+
+    def __init__(self, tables: Sequence[_native.TokenTable]) -> None:
+        if not tables:
+            raise ValueError("need at least one token table")
+        self.tables = list(tables)
+        self._prompt_len: int | None = None
+        self._matchers: dict[tuple[int, tuple[int, ...]], _native.Matcher] = {}
+        self.steps = 0
+
+    def reset(self) -> None:
+        """Forget all sequences (call before reusing the processor for a new ``generate``)."""
+        self._prompt_len = None
+        self._matchers.clear()
+        self.steps = 0
+
+    def matchers_for(self, input_ids: torch.Tensor) -> list[_native.Matcher]:
+        """The matcher of every row of ``input_ids`` (advancing by their last tokens)."""
+        batch, length = input_ids.shape
+        if self._prompt_len is None:
+            self._prompt_len = length
+        if batch % len(self.tables):
+            raise ValueError(f"batch of {batch} rows for {len(self.tables)} token tables")
+        per = batch // len(self.tables)
+        gen = input_ids[:, self._prompt_len :].tolist()
+        fresh: dict[tuple[int, tuple[int, ...]], _native.Matcher] = {}
+        out = []
+        for row, toks in enumerate(gen):
+            t = row // per
+            key = (t, tuple(toks))
+            m = fresh.get(key) or self._matchers.get(key)
+            if m is None:
+                if toks:
+                    parent = self._matchers.get((t, key[1][:-1]))
+                    if parent is None:
+                        raise RuntimeError(
+                            "sequence history lost: was the processor reused without reset()?"
+                        )
+                    m = parent.copy()
+                    if not parent.is_terminated():
+                        m.accept_token(toks[-1])
+                else:
+                    m = self.tables[t].matcher()
+            fresh[key] = m
+            out.append(m)
+        self._matchers = fresh
+        return out
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        matchers = self.matchers_for(input_ids)
+        batch, width = scores.shape
+        words = math.ceil(width / 32)
+        bitmask = np.zeros((batch, words), dtype=np.int32)
+        _native.fill_next_token_bitmask_batch(matchers, bitmask)
+        self.steps += 1
+        bits = torch.from_numpy(bitmask).to(scores.device)
+        shifts = torch.arange(32, dtype=torch.int32, device=scores.device)
+        allowed = ((bits.unsqueeze(-1) >> shifts) & 1).bool().reshape(batch, -1)[:, :width]
+        return scores.masked_fill(~allowed, float("-inf"))
+
+
+def build_prompt(
+    tokenizer: Any, instruction: str, shots: Sequence[tuple[str, str]] = ()
+) -> str:
+    """The model input for ``instruction`` with few-shot ``(instruction, answer)`` pairs.
+
+    With a chat template, shots become user/assistant turns; without one (base models), they
+    are written as ``instruction\\n答案：answer`` blocks separated by blank lines and the
+    prompt ends with ``答案：`` so the model continues with the answer.
+    """
+    if getattr(tokenizer, "chat_template", None):
+        messages: list[dict[str, str]] = []
+        for q, a in shots:
+            messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        messages.append({"role": "user", "content": instruction})
+        text: str = tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+        return text
+    blocks = [f"{q}\n答案：{a}" for q, a in shots]
+    blocks.append(f"{instruction}\n答案：")
+    return "\n\n".join(blocks)
+
+
+@dataclass(slots=True)
+class Extraction:
+    """The result of extracting from one document.
+
+    Attributes:
+        id: The document id.
+        text: The document.
+        raw_outputs: The model's output per instruction (one per schema chunk).
+        entities: Parsed entities with their placement, in output order.
+        parse_errors: One message per output that did not parse (empty when all parsed).
+        seconds: Wall time of the generation batches this document was in, shared equally.
+    """
+
+    id: str
+    text: str
+    raw_outputs: list[str] = field(default_factory=list)
+    entities: list[ParsedEntity] = field(default_factory=list)
+    parse_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def parsed(self) -> bool:
+        """Did every output parse?"""
+        return not self.parse_errors
+
+    @property
+    def grounded(self) -> bool:
+        """Is every entity a substring of the text?"""
+        return all(e.status is not AlignStatus.UNGROUNDED for e in self.entities)
+
+    def to_example(self) -> Example:
+        """The grounded entities as an :class:`Example` (ungrounded ones have no span)."""
+        ents = sorted(
+            {
+                Entity(e.start, e.end, e.label, e.text)
+                for e in self.entities
+                if e.status is not AlignStatus.UNGROUNDED
+            }
+        )
+        return Example(self.id, self.text, ents, {"parse_errors": len(self.parse_errors)})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for ``nerlm extract`` output files."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "raw_outputs": self.raw_outputs,
+            "entities": [
+                {
+                    "start": e.start,
+                    "end": e.end,
+                    "label": e.label,
+                    "text": e.text,
+                    "status": e.status.value,
+                }
+                for e in self.entities
+            ],
+            "parsed": self.parsed,
+            "parse_errors": self.parse_errors,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def extract(
+    model: Any,
+    tokenizer: Any,
+    examples: Sequence[Example],
+    labels: Sequence[str],
+    *,
+    fmt: IepileJson | None = None,
+    shots: Sequence[Example] = (),
+    grounded: bool = True,
+    constrained: bool = True,
+    batch_size: int = 8,
+    max_new_tokens: int = 256,
+    max_entities_per_label: int | None = None,
+    do_sample: bool = False,
+    progress: bool = True,
+    generate_kwargs: dict[str, Any] | None = None,
+) -> list[Extraction]:
+    """Extract entities from ``examples`` with a causal LM, constrained to ``iepile-json``.
+
+    Each document gets one instruction per schema chunk of ``fmt.split_num`` labels; their
+    outputs are parsed, placed in the text (left-to-right, non-overlapping per label) and
+    merged.
+
+    Args:
+        model: A transformers causal LM.
+        tokenizer: Its (fast) tokenizer.
+        examples: Documents (their entities are ignored).
+        labels: Corpus labels, in schema order.
+        fmt: The format (default: :class:`IepileJson` with ``split_num=6``).
+        shots: Labelled examples used as few-shot demonstrations.
+        grounded: Restrict entity strings to substrings of the input.
+        constrained: Apply the logits processor at all (False: plain generation).
+        batch_size: Instructions per ``generate`` call.
+        max_new_tokens: Generation budget per instruction; an output cut off by it is
+            recorded as a parse error, never repaired.
+        max_entities_per_label: Cap on list lengths enforced by the grammar.
+        do_sample: Sample instead of greedy decoding.
+        progress: Show a progress bar.
+        generate_kwargs: Extra arguments for ``model.generate``.
+
+    Returns:
+        One :class:`Extraction` per example, in order.
+    """
+    from tqdm.auto import tqdm
+
+    fmt = fmt or IepileJson()
+    eos = eos_token_ids(tokenizer, model)
+    vocab = vocabulary_for(tokenizer, eos) if constrained else None
+    chunks = fmt.chunks(labels)
+    jobs: list[tuple[int, list[str]]] = [(i, c) for i in range(len(examples)) for c in chunks]
+    results = [Extraction(ex.id, ex.text) for ex in examples]
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    device = next(model.parameters()).device
+    bar = tqdm(total=len(jobs), desc="extracting", unit="instr", disable=not progress)
+    for b0 in range(0, len(jobs), batch_size):
+        batch = jobs[b0 : b0 + batch_size]
+        t0 = time.perf_counter()
+        prompts = []
+        tables = []
+        for i, chunk in batch:
+            ex = examples[i]
+            demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in shots]
+            prompts.append(build_prompt(tokenizer, fmt.render_prompt(ex, chunk), demo))
+            if vocab is not None:
+                tables.append(
+                    _native.TokenTable(
+                        vocab,
+                        "iepile-json",
+                        [fmt.schema_name(lab) for lab in chunk],
+                        ex.text,
+                        grounded=grounded,
+                        max_entities_per_label=max_entities_per_label,
+                    )
+                )
+        enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)
+        enc = {k: v.to(device) for k, v in enc.items()}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": max_new_tokens,
+            "do_sample": do_sample,
+            "eos_token_id": eos,
+            "pad_token_id": tokenizer.pad_token_id,
+        }
+        if not do_sample:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if tables:
+            kwargs["logits_processor"] = LogitsProcessorList([ConstrainedLogitsProcessor(tables)])
+        kwargs.update(generate_kwargs or {})
+        with torch.no_grad():
+            out = model.generate(**enc, **kwargs)
+        gen = out[:, enc["input_ids"].shape[1] :].tolist()
+        dt = (time.perf_counter() - t0) / len(batch)
+        for (i, chunk), ids in zip(batch, gen, strict=True):
+            stop = next((k for k, t in enumerate(ids) if t in eos), None)
+            ended = stop is not None
+            ids = ids[:stop]
+            if vocab is not None:
+                raw = vocab.decode(ids).decode("utf-8", errors="replace")
+            else:
+                raw = tokenizer.decode(ids, skip_special_tokens=True)
+            res = results[i]
+            res.raw_outputs.append(raw)
+            res.seconds += dt
+            parsed = fmt.parse(raw, res.text, chunk)
+            if parsed.error is not None:
+                why = parsed.error if ended else f"{parsed.error}; stopped by max_new_tokens"
+                res.parse_errors.append(why)
+            res.entities.extend(parsed.entities)
+        bar.update(len(batch))
+    bar.close()
+    return results
+
+
+def write_extractions(results: Iterable[Extraction], path: str) -> int:
+    """Write extraction results as JSONL; return the count."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for r in results:
+            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+            n += 1
+    return n
