@@ -36,11 +36,11 @@ from nerlm.errors import (
     TokenRejectedError,
 )
 from nerlm.formats import IepileJson, OutputFormat, ParsedEntity, ParseResult, get_format
+from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
 from nerlm.score import PRF, ScoreResult, score
 
 if TYPE_CHECKING:
     from nerlm.generate import ConstrainedLogitsProcessor, Extraction, extract, vocabulary_for
-    from nerlm.models import load_model
 
 __version__ = "0.1.0"
 
@@ -49,7 +49,6 @@ _LAZY = {
     "Extraction": "nerlm.generate",
     "extract": "nerlm.generate",
     "vocabulary_for": "nerlm.generate",
-    "load_model": "nerlm.models",
 }
 
 
@@ -74,7 +73,9 @@ __all__ = [
     "PRF",
     "AlignStatus",
     "ConstrainedLogitsProcessor",
+    "KNOWN_MODELS",
     "DataFormatError",
+    "GgufModel",
     "Entity",
     "Example",
     "Extraction",
@@ -96,7 +97,9 @@ __all__ = [
     "__version__",
     "align",
     "align_batch",
+    "cache_dir",
     "extract",
+    "fetch_gguf",
     "fill_next_token_bitmask_batch",
     "get_format",
     "load_model",

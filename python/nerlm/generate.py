@@ -256,6 +256,7 @@ def extract(
     batch_size: int = 8,
     max_new_tokens: int = 256,
     max_entities_per_label: int | None = None,
+    max_entity_chars: int | None = None,
     do_sample: bool = False,
     progress: bool = True,
     generate_kwargs: dict[str, Any] | None = None,
@@ -279,6 +280,7 @@ def extract(
         max_new_tokens: Generation budget per instruction; an output cut off by it is
             recorded as a parse error, never repaired.
         max_entities_per_label: Cap on list lengths enforced by the grammar.
+        max_entity_chars: Cap on entity length (code points) enforced by the grammar.
         do_sample: Sample instead of greedy decoding.
         progress: Show a progress bar.
         generate_kwargs: Extra arguments for ``model.generate``.
@@ -317,6 +319,7 @@ def extract(
                         ex.text,
                         grounded=grounded,
                         max_entities_per_label=max_entities_per_label,
+                        max_entity_chars=max_entity_chars,
                     )
                 )
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)

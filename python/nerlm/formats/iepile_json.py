@@ -101,7 +101,8 @@ class IepileJson:
         try:
             obj = json.loads(output)
         except json.JSONDecodeError as e:
-            tail = " (the output is truncated)" if e.pos >= len(output.rstrip()) else ""
+            cut = e.msg.startswith("Unterminated string") or e.pos >= len(output.rstrip())
+            tail = " (the output is truncated)" if cut and output.strip() else ""
             return ParseResult(error=f"not valid JSON: {e.msg} at character {e.pos}{tail}")
         if not isinstance(obj, dict):
             return ParseResult(error=f"expected a JSON object, got {type(obj).__name__}")

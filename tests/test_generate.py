@@ -1,0 +1,129 @@
+"""Constrained generation with a tiny random causal LM and the real Qwen2.5 tokenizer."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+import torch
+
+import nerlm
+from nerlm import AlignStatus, IepileJson
+
+from .conftest import CLUENER
+
+
+def tiny_qwen2(vocab_size: int = 151_936) -> Any:
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    cfg = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+    )
+    model = Qwen2ForCausalLM(cfg).eval()
+    # Flatten the random logits so that sampling explores the constrained space broadly.
+    with torch.no_grad():
+        model.model.embed_tokens.weight.mul_(20.0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def dev_sample() -> list[nerlm.Example]:
+    dev = nerlm.read_cluener(CLUENER / "dev.json", split="dev")
+    return random.Random(1).sample(dev, 200)
+
+
+def _check(results: list[nerlm.Extraction], docs: list[nerlm.Example]) -> None:
+    assert len(results) == len(docs)
+    for r, d in zip(results, docs, strict=True):
+        assert r.id == d.id
+        assert r.parse_errors == [], r.raw_outputs
+        for e in r.entities:
+            assert e.status is not AlignStatus.UNGROUNDED
+            assert e.text in d.text
+            assert d.text[e.start : e.end] == e.text
+
+
+def test_sampling_200_cluener_dev_sentences(
+    qwen_tokenizer: Any, dev_sample: list[nerlm.Example]
+) -> None:
+    model = tiny_qwen2()
+    labels = list(nerlm.CLUENER_LABELS_ZH)
+    fmt = IepileJson(split_num=10, label_map=nerlm.CLUENER_LABELS_ZH)
+    torch.manual_seed(1234)
+    results = nerlm.extract(
+        model,
+        qwen_tokenizer,
+        dev_sample,
+        labels,
+        fmt=fmt,
+        do_sample=True,
+        batch_size=50,
+        max_new_tokens=700,  # above the longest output the caps below allow (in bytes)
+        max_entities_per_label=2,
+        max_entity_chars=6,
+        progress=False,
+        generate_kwargs={"temperature": 1.0, "top_k": 0, "top_p": 1.0},
+    )
+    _check(results, dev_sample)
+    # The random model did write entities (the constraint is exercised, not just "[]").
+    n = sum(len(r.entities) for r in results)
+    assert n > 100, n
+    # A fraction of entities end inside a token of the text (partial-token boundaries).
+    assert all(r.raw_outputs and r.raw_outputs[0].startswith('{"人名": [') for r in results)
+
+
+def test_greedy_and_chunked_schema(qwen_tokenizer: Any, dev_sample: list[nerlm.Example]) -> None:
+    model = tiny_qwen2()
+    fmt = IepileJson(label_map=nerlm.CLUENER_LABELS_ZH)  # split_num 6: two instructions
+    docs = dev_sample[:12]
+    results = nerlm.extract(
+        model,
+        qwen_tokenizer,
+        docs,
+        list(nerlm.CLUENER_LABELS_ZH),
+        fmt=fmt,
+        batch_size=8,
+        max_new_tokens=700,
+        max_entities_per_label=2,
+        max_entity_chars=6,
+        progress=False,
+    )
+    _check(results, docs)
+    assert all(len(r.raw_outputs) == 2 for r in results)
+
+
+def test_processor_handles_rows_sharing_a_table(qwen_tokenizer: Any) -> None:
+    """num_return_sequences expands rows; each keeps its own matcher."""
+    model = tiny_qwen2()
+    text = "龘先生在北京工作"
+    vocab = nerlm.vocabulary_for(qwen_tokenizer)
+    table = nerlm.TokenTable(vocab, "iepile-json", ["人物"], text, max_entities_per_label=3)
+    proc = nerlm.ConstrainedLogitsProcessor([table])
+    from transformers import LogitsProcessorList
+
+    enc = qwen_tokenizer(["抽取：" + text], return_tensors="pt")
+    torch.manual_seed(5)
+    out = model.generate(
+        **enc,
+        do_sample=True,
+        num_return_sequences=6,
+        max_new_tokens=120,
+        logits_processor=LogitsProcessorList([proc]),
+        eos_token_id=qwen_tokenizer.eos_token_id,
+        pad_token_id=qwen_tokenizer.pad_token_id,
+    )
+    fmt = IepileJson()
+    for row in out[:, enc["input_ids"].shape[1] :].tolist():
+        stop = row.index(qwen_tokenizer.eos_token_id)
+        raw = vocab.decode(row[:stop]).decode("utf-8")
+        r = fmt.parse(raw, text, ["人物"])
+        assert r.ok and all(e.text in text for e in r.entities)
