@@ -14,8 +14,11 @@ def oracle(text: str, items: list[tuple[str, int]]) -> list[tuple[int, int, Alig
     out = []
     for s, g in items:
         occ = [i for i in range(len(text)) if s and text.startswith(s, i)]
-        free = [i for i in occ if all(not (gg == g and i < e and b < i + len(s))
-                                      for gg, b, e in claimed)]
+        free = [
+            i
+            for i in occ
+            if all(not (gg == g and i < e and b < i + len(s)) for gg, b, e in claimed)
+        ]
         if free:
             claimed.append((g, free[0], free[0] + len(s)))
             out.append((free[0], free[0] + len(s), AlignStatus.EXACT))

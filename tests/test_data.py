@@ -94,8 +94,14 @@ def test_jsonl_errors(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r"x.jsonl:2: id 'a' already used on line 1"):
         nerlm.read_jsonl(p)
     p.write_text(
-        json.dumps({"id": "b", "text": "张三", "entities": [{"start": 0, "end": 1, "label": "n",
-                                                         "text": "张三"}]}) + "\n",
+        json.dumps(
+            {
+                "id": "b",
+                "text": "张三",
+                "entities": [{"start": 0, "end": 1, "label": "n", "text": "张三"}],
+            }
+        )
+        + "\n",
         encoding="utf-8",
     )
     with pytest.raises(DataFormatError, match=r"x.jsonl:1: entity 'n' \[0, 1\) is '张三'"):

@@ -44,14 +44,23 @@ def test_parse_render_target_recovers_entities() -> None:
 
 def test_chunks_follow_split_num() -> None:
     assert IepileJson(split_num=4).chunks(list("abcdefghij")) == [
-        list("abcd"), list("efgh"), list("ij")
+        list("abcd"),
+        list("efgh"),
+        list("ij"),
     ]
 
 
 def test_bad_outputs_become_recorded_errors() -> None:
     fmt = IepileJson()
     text = "张三在北京"
-    for out in ["", '{"人物": ["张三"', "[1, 2]", '{"人物": [1]}', "__import__('os')", "{'人物': []}"]:
+    for out in [
+        "",
+        '{"人物": ["张三"',
+        "[1, 2]",
+        '{"人物": [1]}',
+        "__import__('os')",
+        "{'人物': []}",
+    ]:
         r = fmt.parse(out, text, ["人物"])
         assert not r.ok and r.entities == [] and r.error
     assert "truncated" in (fmt.parse('{"人物": ["张', text, ["人物"]).error or "")
@@ -59,7 +68,9 @@ def test_bad_outputs_become_recorded_errors() -> None:
     assert r.ok
     assert r.unknown_labels == ["地点"] and r.missing_labels == ["时间"]
     assert [e.status for e in r.entities] == [
-        AlignStatus.EXACT, AlignStatus.UNGROUNDED, AlignStatus.EXACT
+        AlignStatus.EXACT,
+        AlignStatus.UNGROUNDED,
+        AlignStatus.EXACT,
     ]
 
 
@@ -70,7 +81,7 @@ def test_targets_are_accepted_by_the_token_table(qwen_tokenizer: object) -> None
     vocab = nerlm.vocabulary_for(qwen_tokenizer)
     dev = nerlm.read_cluener(CLUENER / "dev.json", split="dev")
     rng = random.Random(0)
-    for ex in rng.sample(dev, 100) + [Example("x", "龘字", [Entity(0, 1, "name", "龘")])]:
+    for ex in [*rng.sample(dev, 100), Example("x", "龘字", [Entity(0, 1, "name", "龘")])]:
         for chunk in fmt.chunks(labels):
             target = fmt.render_target(ex, chunk)
             table = nerlm.TokenTable(

@@ -72,7 +72,7 @@ def test_matches_python_oracle() -> None:
     for i in range(300):
         text = "x" * 30
 
-        def spans() -> list[Entity]:
+        def spans(text: str = text) -> list[Entity]:
             out = []
             for _ in range(rng.randint(0, 5)):
                 s = rng.randint(0, 25)

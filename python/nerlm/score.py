@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from nerlm import _native
-from nerlm.data.report import ReadReport
 from nerlm.data.model import Example
+from nerlm.data.report import ReadReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,9 @@ def score(
     if missing:
         problems["missing_prediction"] += missing
     aligned = [by_id.get(g.id, Example(g.id, g.text)) for g in gold]
-    known = list(labels) if labels is not None else sorted({e.label for g in gold for e in g.entities})
+    known = (
+        list(labels) if labels is not None else sorted({e.label for g in gold for e in g.entities})
+    )
     extra = sorted({e.label for p in aligned for e in p.entities} - set(known))
     if labels is not None and extra:
         problems["unknown_label"] = max(
@@ -181,9 +183,9 @@ def score(
     extra += sorted({lab for _, lab in unscorable} - set(known) - set(extra))
     names = known + extra
     ids = {name: i for i, name in enumerate(names)}
-    g = _columns(gold, ids)
-    p = _columns(aligned, ids)
-    tp, fp, fn, gdup, pdup = _native.score_spans_strict(*g, *p, len(names))
+    gold_cols = _columns(gold, ids)
+    pred_cols = _columns(aligned, ids)
+    tp, fp, fn, gdup, pdup = _native.score_spans_strict(*gold_cols, *pred_cols, len(names))
     for _, lab in unscorable:
         fp[ids[lab]] += 1
     per = {name: PRF.from_counts(tp[i], fp[i], fn[i]) for i, name in enumerate(names)}
@@ -210,8 +212,8 @@ def score(
         },
         counts={
             "documents": len(gold),
-            "gold_spans": int(len(g[0])),
-            "pred_spans": int(len(p[0])) + len(unscorable),
+            "gold_spans": len(gold_cols[0]),
+            "pred_spans": len(pred_cols[0]) + len(unscorable),
             "gold_duplicates": int(gdup),
             "pred_duplicates": int(pdup),
         },

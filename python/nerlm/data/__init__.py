@@ -1,15 +1,14 @@
 """The canonical data model and readers/writers per corpus format."""
 
-from nerlm.data.report import ReadReport
 from nerlm.data.cluener import (
     CLUENER_LABELS,
     CLUENER_LABELS_ZH,
-
     read_cluener,
     write_cluener,
 )
 from nerlm.data.jsonl import example_from_dict, read_jsonl, write_jsonl
 from nerlm.data.model import Entity, Example
+from nerlm.data.report import ReadReport
 
 __all__ = [
     "CLUENER_LABELS",

@@ -29,7 +29,9 @@ def iter_json_lines(path: PathLike) -> Iterator[tuple[int, Any]]:
             try:
                 yield i, json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataFormatError(p, i, f"not valid JSON: {e.msg} at column {e.colno}") from None
+                raise DataFormatError(
+                    p, i, f"not valid JSON: {e.msg} at column {e.colno}"
+                ) from None
 
 
 def _int(v: Any, what: str) -> int:
@@ -132,7 +134,9 @@ def read_jsonl(path: PathLike, *, report: ReadReport | None = None) -> list[Exam
         except ValueError as e:
             raise DataFormatError(str(path), line, str(e)) from None
         if ex.id in seen:
-            raise DataFormatError(str(path), line, f"id {ex.id!r} already used on line {seen[ex.id]}")
+            raise DataFormatError(
+                str(path), line, f"id {ex.id!r} already used on line {seen[ex.id]}"
+            )
         seen[ex.id] = line
         out.append(ex)
     return out

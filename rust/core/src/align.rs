@@ -116,7 +116,10 @@ mod tests {
         let r = align_left_to_right(t, &[("北京", 0), ("北京", 0), ("北京大学", 1), ("上海", 0)]);
         assert_eq!((r[0].start, r[0].end), (0, 2));
         assert_eq!((r[1].start, r[1].end), (3, 5));
-        assert_eq!((r[2].start, r[2].end, r[2].status), (3, 7, AlignStatus::Exact));
+        assert_eq!(
+            (r[2].start, r[2].end, r[2].status),
+            (3, 7, AlignStatus::Exact)
+        );
         assert_eq!(r[3].status, AlignStatus::Ungrounded);
         let r = align_left_to_right("甲乙", &[("甲", 0), ("甲", 0)]);
         assert_eq!(r[1].status, AlignStatus::Duplicate);
@@ -126,6 +129,9 @@ mod tests {
     #[test]
     fn overlapping_occurrences_are_found() {
         let r = align_left_to_right("aaa", &[("a", 0), ("aa", 0)]);
-        assert_eq!((r[1].start, r[1].end, r[1].status), (1, 3, AlignStatus::Exact));
+        assert_eq!(
+            (r[1].start, r[1].end, r[1].status),
+            (1, 3, AlignStatus::Exact)
+        );
     }
 }

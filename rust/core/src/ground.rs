@@ -81,7 +81,8 @@ impl SuffixAutomaton {
     /// The transitions of `state`, sorted by byte.
     #[inline]
     pub fn edges(&self, state: u32) -> &[(u8, u32)] {
-        &self.edges[self.offsets[state as usize] as usize..self.offsets[state as usize + 1] as usize]
+        &self.edges
+            [self.offsets[state as usize] as usize..self.offsets[state as usize + 1] as usize]
     }
 
     /// Follow byte `b` from `state`.
@@ -289,7 +290,10 @@ impl JsonString {
                             return None;
                         }
                     }
-                    Some(StrState { esc: ESC_BACKSLASH, ..s })
+                    Some(StrState {
+                        esc: ESC_BACKSLASH,
+                        ..s
+                    })
                 } else if b == b'"' || b < 0x20 {
                     None
                 } else {
@@ -399,7 +403,7 @@ mod tests {
         assert!(!accepts(&js, "你好\\\"\\\"")); // not a substring
         assert!(!accepts(&js, "")); // empty
         assert!(!accepts(&js, "\\u0002")); // not in the text
-        // Half a character cannot be closed.
+                                           // Half a character cannot be closed.
         let half = &"龘".as_bytes()[..2];
         let mut s = js.start();
         for &b in half {

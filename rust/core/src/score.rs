@@ -79,7 +79,11 @@ fn keys(c: &SpanColumns<'_>, what: &str, n_labels: usize) -> Result<(Vec<Key>, u
 /// # Errors
 /// [`Error::Shape`] for columns of unequal length or label ids out of range,
 /// [`Error::Offset`] for negative or reversed spans.
-pub fn score_strict(gold: &SpanColumns<'_>, pred: &SpanColumns<'_>, n_labels: usize) -> Result<SpanCounts> {
+pub fn score_strict(
+    gold: &SpanColumns<'_>,
+    pred: &SpanColumns<'_>,
+    n_labels: usize,
+) -> Result<SpanCounts> {
     let (g, gd) = keys(gold, "gold", n_labels)?;
     let (p, pd) = keys(pred, "pred", n_labels)?;
     let mut out = SpanCounts {

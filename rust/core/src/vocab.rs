@@ -234,9 +234,9 @@ impl Vocab {
                     .and_then(Value::as_object)
                     .ok_or_else(|| Error::Tokenizer(format!("{mtype} model has no vocab")))?;
                 for (k, v) in vocab {
-                    let id = v
-                        .as_u64()
-                        .ok_or_else(|| Error::Tokenizer(format!("vocab id of {k:?} is not an integer")))?;
+                    let id = v.as_u64().ok_or_else(|| {
+                        Error::Tokenizer(format!("vocab id of {k:?} is not an integer"))
+                    })?;
                     pieces.push((k.clone(), id as u32));
                 }
             }
@@ -246,21 +246,21 @@ impl Vocab {
                     .and_then(Value::as_array)
                     .ok_or_else(|| Error::Tokenizer("Unigram model has no vocab".into()))?;
                 for (i, e) in vocab.iter().enumerate() {
-                    let p = e
-                        .get(0)
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| Error::Tokenizer(format!("Unigram vocab entry {i} is malformed")))?;
+                    let p = e.get(0).and_then(Value::as_str).ok_or_else(|| {
+                        Error::Tokenizer(format!("Unigram vocab entry {i} is malformed"))
+                    })?;
                     pieces.push((p.to_string(), i as u32));
                 }
             }
-            other => {
-                return Err(Error::Tokenizer(format!(
-                    "unsupported tokenizer model type {other:?} (expected BPE, Unigram or WordPiece)"
-                )))
-            }
+            other => return Err(Error::Tokenizer(format!(
+                "unsupported tokenizer model type {other:?} (expected BPE, Unigram or WordPiece)"
+            ))),
         }
         let byte_level = has_component(root.get("decoder").unwrap_or(&Value::Null), "ByteLevel")
-            || has_component(root.get("pre_tokenizer").unwrap_or(&Value::Null), "ByteLevel");
+            || has_component(
+                root.get("pre_tokenizer").unwrap_or(&Value::Null),
+                "ByteLevel",
+            );
         let kind = if byte_level {
             VocabKind::ByteLevel
         } else if mtype == "WordPiece" {
@@ -271,9 +271,10 @@ impl Vocab {
         let mut added = HashMap::new();
         if let Some(arr) = root.get("added_tokens").and_then(Value::as_array) {
             for t in arr {
-                if let (Some(id), Some(content)) =
-                    (t.get("id").and_then(Value::as_u64), t.get("content").and_then(Value::as_str))
-                {
+                if let (Some(id), Some(content)) = (
+                    t.get("id").and_then(Value::as_u64),
+                    t.get("content").and_then(Value::as_str),
+                ) {
                     added.insert(id as u32, content.to_string());
                 }
             }
@@ -415,7 +416,11 @@ mod tests {
         let v = toy();
         // Allow only strings over {a, b}.
         let mut got = Vec::new();
-        v.trie().walk((), |_, b| (b == b'a' || b == b'b').then_some(()), |t| got.push(t));
+        v.trie().walk(
+            (),
+            |_, b| (b == b'a' || b == b'b').then_some(()),
+            |t| got.push(t),
+        );
         got.sort();
         assert_eq!(got, vec![0, 1, 3, 4]);
     }

@@ -17,7 +17,10 @@ fn render(labels: &[String], ents: &[Vec<String>]) -> String {
         .iter()
         .zip(ents)
         .map(|(l, es)| {
-            let items: Vec<String> = es.iter().map(|e| format!("\"{}\"", json_escape(e))).collect();
+            let items: Vec<String> = es
+                .iter()
+                .map(|e| format!("\"{}\"", json_escape(e)))
+                .collect();
             format!("\"{}\": [{}]", json_escape(l), items.join(", "))
         })
         .collect();
@@ -27,8 +30,16 @@ fn render(labels: &[String], ents: &[Vec<String>]) -> String {
 fn text_strategy() -> impl Strategy<Value = String> {
     proptest::collection::vec(
         prop_oneof![
-            Just('a'), Just('"'), Just('\\'), Just('\n'), Just('\u{1}'), Just('中'), Just('龘'),
-            Just('😀'), Just(' '), Just('é')
+            Just('a'),
+            Just('"'),
+            Just('\\'),
+            Just('\n'),
+            Just('\u{1}'),
+            Just('中'),
+            Just('龘'),
+            Just('😀'),
+            Just(' '),
+            Just('é')
         ],
         1..40,
     )

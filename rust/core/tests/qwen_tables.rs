@@ -9,7 +9,10 @@ use nerlm_core::vocab::{Vocab, VocabKind};
 const QWEN_EOS: u32 = 151643; // <|endoftext|>
 
 fn qwen() -> Arc<Vocab> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tokenizers/qwen2.5/tokenizer.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/tokenizers/qwen2.5/tokenizer.json"
+    );
     let json = std::fs::read_to_string(path).expect("../shared/tokenizers/qwen2.5/tokenizer.json");
     Arc::new(Vocab::from_tokenizer_json(&json, &[QWEN_EOS]).unwrap())
 }
@@ -27,7 +30,9 @@ fn table(v: &Arc<Vocab>, labels: &[&str], text: &str) -> Arc<TokenTable> {
 fn allowed(m: &Matcher) -> Vec<u32> {
     let mut row = vec![0u32; bitmask_words(151_936)];
     m.fill_bitmask(&mut row).unwrap();
-    (0..151_936u32).filter(|&t| row[t as usize / 32] >> (t % 32) & 1 == 1).collect()
+    (0..151_936u32)
+        .filter(|&t| row[t as usize / 32] >> (t % 32) & 1 == 1)
+        .collect()
 }
 
 #[test]
@@ -74,7 +79,9 @@ fn masks_hold_only_grounded_continuations() {
     let mut m = Matcher::new(t);
     for &b in "{\"企业\": [\"".as_bytes() {
         // Feed single-byte tokens for the literal.
-        let id = (0..v.size() as u32).find(|&i| v.token_bytes(i) == Some(&[b][..])).unwrap();
+        let id = (0..v.size() as u32)
+            .find(|&i| v.token_bytes(i) == Some(&[b][..]))
+            .unwrap();
         m.accept_token(id).unwrap();
     }
     let ok = allowed(&m);

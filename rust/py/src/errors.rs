@@ -4,12 +4,42 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-create_exception!(_native, NerlmError, PyException, "Base class of every error nerlm raises.");
-create_exception!(_native, TokenizerError, NerlmError, "A tokenizer could not be read as a vocabulary.");
-create_exception!(_native, GrammarError, NerlmError, "An output format could not be compiled.");
-create_exception!(_native, TokenRejectedError, NerlmError, "A token is not allowed by the output format here.");
-create_exception!(_native, ShapeError, NerlmError, "An array or buffer has the wrong shape.");
-create_exception!(_native, OffsetError, NerlmError, "An offset is outside its text or not a valid span.");
+create_exception!(
+    _native,
+    NerlmError,
+    PyException,
+    "Base class of every error nerlm raises."
+);
+create_exception!(
+    _native,
+    TokenizerError,
+    NerlmError,
+    "A tokenizer could not be read as a vocabulary."
+);
+create_exception!(
+    _native,
+    GrammarError,
+    NerlmError,
+    "An output format could not be compiled."
+);
+create_exception!(
+    _native,
+    TokenRejectedError,
+    NerlmError,
+    "A token is not allowed by the output format here."
+);
+create_exception!(
+    _native,
+    ShapeError,
+    NerlmError,
+    "An array or buffer has the wrong shape."
+);
+create_exception!(
+    _native,
+    OffsetError,
+    NerlmError,
+    "An offset is outside its text or not a valid span."
+);
 
 /// Map a core error to its Python exception.
 pub fn to_py(e: nerlm_core::Error) -> PyErr {

@@ -27,7 +27,11 @@ struct Vocabulary {
 impl Vocabulary {
     #[staticmethod]
     #[pyo3(signature = (tokenizer_json, eos_token_ids))]
-    fn from_tokenizer_json(py: Python<'_>, tokenizer_json: &str, eos_token_ids: Vec<u32>) -> PyResult<Self> {
+    fn from_tokenizer_json(
+        py: Python<'_>,
+        tokenizer_json: &str,
+        eos_token_ids: Vec<u32>,
+    ) -> PyResult<Self> {
         let v = py
             .detach(|| Vocab::from_tokenizer_json(tokenizer_json, &eos_token_ids))
             .map_err(to_py)?;
@@ -54,7 +58,9 @@ impl Vocabulary {
     }
 
     fn token_bytes<'py>(&self, py: Python<'py>, token_id: u32) -> Option<Bound<'py, PyBytes>> {
-        self.inner.token_bytes(token_id).map(|b| PyBytes::new(py, b))
+        self.inner
+            .token_bytes(token_id)
+            .map(|b| PyBytes::new(py, b))
     }
 
     fn decode<'py>(&self, py: Python<'py>, token_ids: Vec<u32>) -> Bound<'py, PyBytes> {
@@ -66,7 +72,11 @@ impl Vocabulary {
     }
 
     fn __repr__(&self) -> String {
-        format!("Vocabulary(size={}, kind={:?})", self.inner.size(), self.kind())
+        format!(
+            "Vocabulary(size={}, kind={:?})",
+            self.inner.size(),
+            self.kind()
+        )
     }
 }
 
@@ -98,9 +108,10 @@ impl TokenTable {
             max_entity_chars,
         };
         let grammar = match format {
-            "iepile-json" => {
-                Grammar::IepileJson(py.detach(|| IepileJson::new(&labels, text, &opts)).map_err(to_py)?)
-            }
+            "iepile-json" => Grammar::IepileJson(
+                py.detach(|| IepileJson::new(&labels, text, &opts))
+                    .map_err(to_py)?,
+            ),
             other => {
                 return Err(to_py(nerlm_core::Error::Grammar(format!(
                     "unknown output format {other:?} (supported: iepile-json)"
@@ -149,7 +160,12 @@ impl Matcher {
     }
 
     #[pyo3(signature = (bitmask, row=0))]
-    fn fill_next_token_bitmask(&self, py: Python<'_>, mut bitmask: PyReadwriteArray2<'_, i32>, row: usize) -> PyResult<usize> {
+    fn fill_next_token_bitmask(
+        &self,
+        py: Python<'_>,
+        mut bitmask: PyReadwriteArray2<'_, i32>,
+        row: usize,
+    ) -> PyResult<usize> {
         check_row(&bitmask, row)?;
         let words = bitmask.shape()[1];
         let need = bitmask_words(self.inner.table().vocab().size());
@@ -161,9 +177,11 @@ impl Matcher {
         }
         let mut arr = bitmask.as_array_mut();
         let mut r = arr.row_mut(row);
-        let slice = r
-            .as_slice_mut()
-            .ok_or_else(|| to_py(nerlm_core::Error::Shape("bitmask must be C-contiguous".into())))?;
+        let slice = r.as_slice_mut().ok_or_else(|| {
+            to_py(nerlm_core::Error::Shape(
+                "bitmask must be C-contiguous".into(),
+            ))
+        })?;
         // SAFETY-free reinterpretation: i32 and u32 have the same layout.
         let words_u32: &mut [u32] = bytemuck_cast(slice);
         let m = &self.inner;
@@ -218,9 +236,11 @@ fn fill_next_token_bitmask_batch(
     }
     let ms: Vec<tables::Matcher> = matchers.iter().map(|m| m.inner.clone()).collect();
     let mut arr = bitmask.as_array_mut();
-    let slice = arr
-        .as_slice_mut()
-        .ok_or_else(|| to_py(nerlm_core::Error::Shape("bitmask must be C-contiguous".into())))?;
+    let slice = arr.as_slice_mut().ok_or_else(|| {
+        to_py(nerlm_core::Error::Shape(
+            "bitmask must be C-contiguous".into(),
+        ))
+    })?;
     let words = bytemuck_cast(slice);
     py.detach(|| {
         let refs: Vec<&tables::Matcher> = ms.iter().collect();
@@ -230,7 +250,11 @@ fn fill_next_token_bitmask_batch(
 }
 
 #[pyfunction]
-fn align_left_to_right(py: Python<'_>, texts: Vec<String>, items: Vec<Vec<(String, u32)>>) -> PyResult<Vec<Vec<(u32, u32, u8)>>> {
+fn align_left_to_right(
+    py: Python<'_>,
+    texts: Vec<String>,
+    items: Vec<Vec<(String, u32)>>,
+) -> PyResult<Vec<Vec<(u32, u32, u8)>>> {
     if texts.len() != items.len() {
         return Err(to_py(nerlm_core::Error::Shape(format!(
             "{} texts but {} item lists",
@@ -242,13 +266,22 @@ fn align_left_to_right(py: Python<'_>, texts: Vec<String>, items: Vec<Vec<(Strin
         let docs: Vec<(&str, Vec<(&str, u32)>)> = texts
             .iter()
             .zip(&items)
-            .map(|(t, it)| (t.as_str(), it.iter().map(|(s, g)| (s.as_str(), *g)).collect()))
+            .map(|(t, it)| {
+                (
+                    t.as_str(),
+                    it.iter().map(|(s, g)| (s.as_str(), *g)).collect(),
+                )
+            })
             .collect();
         align_batch(&docs)
     });
     Ok(out
         .into_iter()
-        .map(|d| d.into_iter().map(|a| (a.start, a.end, a.status as u8)).collect())
+        .map(|d| {
+            d.into_iter()
+                .map(|a| (a.start, a.end, a.status as u8))
+                .collect()
+        })
         .collect())
 }
 
@@ -273,8 +306,18 @@ fn score_spans_strict(
             .map(<[i64]>::to_vec)
             .unwrap_or_else(|_| a.as_array().iter().copied().collect()))
     };
-    let (gd, gl, gs, ge) = (cols(&gold_doc)?, cols(&gold_label)?, cols(&gold_start)?, cols(&gold_end)?);
-    let (pd, pl, ps, pe) = (cols(&pred_doc)?, cols(&pred_label)?, cols(&pred_start)?, cols(&pred_end)?);
+    let (gd, gl, gs, ge) = (
+        cols(&gold_doc)?,
+        cols(&gold_label)?,
+        cols(&gold_start)?,
+        cols(&gold_end)?,
+    );
+    let (pd, pl, ps, pe) = (
+        cols(&pred_doc)?,
+        cols(&pred_label)?,
+        cols(&pred_start)?,
+        cols(&pred_end)?,
+    );
     let c = py
         .detach(|| {
             let g = SpanColumns {

@@ -46,14 +46,19 @@ impl IepileJson {
     /// [`Error::Grammar`] for duplicate or empty labels or a schema over 65,535 labels.
     pub fn new(labels: &[String], text: &str, opts: &GrammarOptions) -> Result<IepileJson> {
         if labels.len() >= u16::MAX as usize {
-            return Err(Error::Grammar(format!("{} labels is too many", labels.len())));
+            return Err(Error::Grammar(format!(
+                "{} labels is too many",
+                labels.len()
+            )));
         }
         for (i, l) in labels.iter().enumerate() {
             if l.is_empty() {
                 return Err(Error::Grammar(format!("label {i} is empty")));
             }
             if labels[..i].contains(l) {
-                return Err(Error::Grammar(format!("label {l:?} appears twice in the schema")));
+                return Err(Error::Grammar(format!(
+                    "label {l:?} appears twice in the schema"
+                )));
             }
         }
         let mut segs = Vec::with_capacity(labels.len() + 1);
@@ -126,7 +131,10 @@ impl IepileJson {
             },
             Str { key, n, s } => {
                 if b == b'"' && !self.strings.in_escape(s) {
-                    return self.strings.can_close(s).then_some(AfterStr { key, n: n + 1 });
+                    return self
+                        .strings
+                        .can_close(s)
+                        .then_some(AfterStr { key, n: n + 1 });
                 }
                 self.strings.step(s, b).map(|s| Str { key, n, s })
             }
