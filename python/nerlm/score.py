@@ -117,16 +117,14 @@ class ScoreResult:
 def _columns(
     docs: Sequence[Example], label_ids: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n = sum(len(d.entities) for d in docs)
-    doc = np.empty(n, np.int64)
-    lab = np.empty(n, np.int64)
-    st = np.empty(n, np.int64)
-    en = np.empty(n, np.int64)
-    k = 0
-    for i, d in enumerate(docs):
-        for e in d.entities:
-            doc[k], lab[k], st[k], en[k] = i, label_ids[e.label], e.start, e.end
-            k += 1
+    """Document index, label id, start and end of every entity, as int64 columns."""
+    counts = [len(d.entities) for d in docs]
+    n = sum(counts)
+    doc = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+    ents = [e for d in docs for e in d.entities]
+    lab = np.fromiter((label_ids[e.label] for e in ents), np.int64, n)
+    st = np.fromiter((e.start for e in ents), np.int64, n)
+    en = np.fromiter((e.end for e in ents), np.int64, n)
     return doc, lab, st, en
 
 
@@ -169,7 +167,8 @@ def score(
     missing = len(gold) - len(by_id)
     if missing:
         problems["missing_prediction"] += missing
-    aligned = [by_id.get(g.id, Example(g.id, g.text)) for g in gold]
+    empty = Example("", "")
+    aligned = [by_id.get(g.id, empty) for g in gold]
     known = (
         list(labels) if labels is not None else sorted({e.label for g in gold for e in g.entities})
     )
