@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import nerlm
 from nerlm import AlignStatus, Entity, Example, IepileJson
@@ -93,3 +96,37 @@ def test_targets_are_accepted_by_the_token_table(qwen_tokenizer: object) -> None
                 m.accept_token(t)
             m.accept_token(qwen_tokenizer.eos_token_id)
             assert m.is_terminated() and m.output() == target.encode()
+
+
+def test_read_iepile_samples_match_the_raw_entities() -> None:
+    d = SHARED / "data" / "iepile_samples"
+    raw = [json.loads(line) for line in (d / "sample.json").open(encoding="utf-8")]
+    for name in ("train.json", "test.json"):
+        docs = nerlm.read_iepile(d / name)
+        assert [x.text for x in docs] == [r["text"] for r in raw]
+        for doc, r in zip(docs, raw, strict=True):
+            assert doc.check() is None
+            assert sorted((e.label, e.text) for e in doc.entities) == sorted(
+                (e["entity_type"], e["entity"]) for e in r["entity"]
+            )
+
+
+def test_convert_cluener_to_iepile_and_back(tmp_path: Path) -> None:
+    inst, back = tmp_path / "dev.iepile.jsonl", tmp_path / "dev.jsonl"
+    base = [sys.executable, "-m", "nerlm.cli", "convert", "--label-map", "cluener-zh"]
+    r = subprocess.run(
+        [*base, str(CLUENER / "dev.json"), str(inst), "--from", "cluener", "--to", "iepile-json",
+         "--split", "dev"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "read 1343 documents with 3072 entities" in r.stdout
+    assert "wrote 2686 records" in r.stdout  # 10 labels, split_num 6: two instructions each
+    subprocess.run(
+        [*base, str(inst), str(back), "--from", "iepile-json", "--to", "jsonl"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    gold = nerlm.read_cluener(CLUENER / "dev.json", split="dev")
+    again = nerlm.read_jsonl(back)
+    assert [x.id for x in again] == [g.id for g in gold]
+    for a, g in zip(again, gold, strict=True):
+        assert {(e.label, e.text) for e in a.entities} == {(e.label, e.text) for e in g.entities}

@@ -35,7 +35,14 @@ from nerlm.errors import (
     TokenizerError,
     TokenRejectedError,
 )
-from nerlm.formats import IepileJson, OutputFormat, ParsedEntity, ParseResult, get_format
+from nerlm.formats import (
+    IepileJson,
+    OutputFormat,
+    ParsedEntity,
+    ParseResult,
+    get_format,
+    read_iepile,
+)
 from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
 from nerlm.score import PRF, ScoreResult, score
 
@@ -104,6 +111,7 @@ __all__ = [
     "get_format",
     "load_model",
     "read_cluener",
+    "read_iepile",
     "read_jsonl",
     "score",
     "vocabulary_for",

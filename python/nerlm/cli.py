@@ -21,14 +21,19 @@ from nerlm.data import (
 )
 from nerlm.errors import NerlmError
 from nerlm.formats import IepileJson
+from nerlm.formats.iepile_json import read_iepile
 from nerlm.score import score
 
 DATA_FORMATS = ("cluener", "jsonl")
 
 
-def _read(path: str, fmt: str, *, split: str | None = None) -> list[Example]:
+def _read(
+    path: str, fmt: str, *, split: str | None = None, label_map: str | None = None
+) -> list[Example]:
     if fmt == "cluener":
         return read_cluener(path, split=split)
+    if fmt == "iepile-json":
+        return read_iepile(path, IepileJson(label_map=_label_map(label_map)))
     return read_jsonl(path)
 
 
@@ -67,7 +72,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    examples = _read(args.input, args.from_format, split=args.split)
+    examples = _read(args.input, args.from_format, split=args.split, label_map=args.label_map)
     if args.to_format == "jsonl":
         n = write_jsonl(examples, args.output)
     elif args.to_format == "cluener":
@@ -193,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("convert", help="convert between data and instruction formats")
     c.add_argument("input")
     c.add_argument("output")
-    c.add_argument("--from", dest="from_format", choices=DATA_FORMATS, required=True)
+    c.add_argument(
+        "--from", dest="from_format", choices=(*DATA_FORMATS, "iepile-json"), required=True
+    )
     c.add_argument("--to", dest="to_format", choices=(*DATA_FORMATS, "iepile-json"), required=True)
     c.add_argument("--split", default=None)
     c.add_argument("--labels", default=None, help="schema labels, comma separated, in order")

@@ -296,65 +296,72 @@ def extract(
     results = [Extraction(ex.id, ex.text) for ex in examples]
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    # Decoder-only generation needs left padding; the caller's setting is restored afterwards.
+    saved_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
-    device = next(model.parameters()).device
-    bar = tqdm(total=len(jobs), desc="extracting", unit="instr", disable=not progress)
-    for b0 in range(0, len(jobs), batch_size):
-        batch = jobs[b0 : b0 + batch_size]
-        t0 = time.perf_counter()
-        prompts = []
-        tables = []
-        for i, chunk in batch:
-            ex = examples[i]
-            demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in shots]
-            prompts.append(build_prompt(tokenizer, fmt.render_prompt(ex, chunk), demo))
-            if vocab is not None:
-                tables.append(
-                    _native.TokenTable(
-                        vocab,
-                        "iepile-json",
-                        [fmt.schema_name(lab) for lab in chunk],
-                        ex.text,
-                        grounded=grounded,
-                        max_entities_per_label=max_entities_per_label,
-                        max_entity_chars=max_entity_chars,
+    try:
+        device = next(model.parameters()).device
+        bar = tqdm(total=len(jobs), desc="extracting", unit="instr", disable=not progress)
+        for b0 in range(0, len(jobs), batch_size):
+            batch = jobs[b0 : b0 + batch_size]
+            t0 = time.perf_counter()
+            prompts = []
+            tables = []
+            for i, chunk in batch:
+                ex = examples[i]
+                demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in shots]
+                prompts.append(build_prompt(tokenizer, fmt.render_prompt(ex, chunk), demo))
+                if vocab is not None:
+                    tables.append(
+                        _native.TokenTable(
+                            vocab,
+                            "iepile-json",
+                            [fmt.schema_name(lab) for lab in chunk],
+                            ex.text,
+                            grounded=grounded,
+                            max_entities_per_label=max_entities_per_label,
+                            max_entity_chars=max_entity_chars,
+                        )
                     )
+            enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)
+            enc = {k: v.to(device) for k, v in enc.items()}
+            kwargs: dict[str, Any] = {
+                "max_new_tokens": max_new_tokens,
+                "do_sample": do_sample,
+                "eos_token_id": eos,
+                "pad_token_id": tokenizer.pad_token_id,
+            }
+            if not do_sample:
+                kwargs.update(temperature=None, top_p=None, top_k=None)
+            if tables:
+                kwargs["logits_processor"] = LogitsProcessorList(
+                    [ConstrainedLogitsProcessor(tables)]
                 )
-        enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)
-        enc = {k: v.to(device) for k, v in enc.items()}
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": max_new_tokens,
-            "do_sample": do_sample,
-            "eos_token_id": eos,
-            "pad_token_id": tokenizer.pad_token_id,
-        }
-        if not do_sample:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        if tables:
-            kwargs["logits_processor"] = LogitsProcessorList([ConstrainedLogitsProcessor(tables)])
-        kwargs.update(generate_kwargs or {})
-        with torch.no_grad():
-            out = model.generate(**enc, **kwargs)
-        gen = out[:, enc["input_ids"].shape[1] :].tolist()
-        dt = (time.perf_counter() - t0) / len(batch)
-        for (i, chunk), row in zip(batch, gen, strict=True):
-            stop = next((k for k, t in enumerate(row) if t in eos), None)
-            ended = stop is not None
-            ids = row[:stop]
-            if vocab is not None:
-                raw = vocab.decode(ids).decode("utf-8", errors="replace")
-            else:
-                raw = tokenizer.decode(ids, skip_special_tokens=True)
-            res = results[i]
-            res.raw_outputs.append(raw)
-            res.seconds += dt
-            parsed = fmt.parse(raw, res.text, chunk)
-            if parsed.error is not None:
-                why = parsed.error if ended else f"{parsed.error}; stopped by max_new_tokens"
-                res.parse_errors.append(why)
-            res.entities.extend(parsed.entities)
-        bar.update(len(batch))
-    bar.close()
+            kwargs.update(generate_kwargs or {})
+            with torch.no_grad():
+                out = model.generate(**enc, **kwargs)
+            gen = out[:, enc["input_ids"].shape[1] :].tolist()
+            dt = (time.perf_counter() - t0) / len(batch)
+            for (i, chunk), row in zip(batch, gen, strict=True):
+                stop = next((k for k, t in enumerate(row) if t in eos), None)
+                ended = stop is not None
+                ids = row[:stop]
+                if vocab is not None:
+                    raw = vocab.decode(ids).decode("utf-8", errors="replace")
+                else:
+                    raw = tokenizer.decode(ids, skip_special_tokens=True)
+                res = results[i]
+                res.raw_outputs.append(raw)
+                res.seconds += dt
+                parsed = fmt.parse(raw, res.text, chunk)
+                if parsed.error is not None:
+                    why = parsed.error if ended else f"{parsed.error}; stopped by max_new_tokens"
+                    res.parse_errors.append(why)
+                res.entities.extend(parsed.entities)
+            bar.update(len(batch))
+        bar.close()
+    finally:
+        tokenizer.padding_side = saved_side
     return results
 
 

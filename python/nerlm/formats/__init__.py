@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nerlm.formats.base import OutputFormat, ParsedEntity, ParseResult
-from nerlm.formats.iepile_json import IepileJson
+from nerlm.formats.iepile_json import IepileJson, read_iepile
 
 #: Formats by name.
 FORMATS: dict[str, type[Any]] = {"iepile-json": IepileJson}
@@ -25,4 +25,12 @@ def get_format(name: str, **options: Any) -> OutputFormat:
     return fmt
 
 
-__all__ = ["FORMATS", "IepileJson", "OutputFormat", "ParseResult", "ParsedEntity", "get_format"]
+__all__ = [
+    "FORMATS",
+    "IepileJson",
+    "OutputFormat",
+    "ParseResult",
+    "ParsedEntity",
+    "get_format",
+    "read_iepile",
+]

@@ -9,10 +9,13 @@ order, written as ``json.dumps(..., ensure_ascii=False)`` writes it. Schemas lon
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from nerlm.align import AlignStatus, align
-from nerlm.data.model import Example
+from nerlm.data.model import Entity, Example
+from nerlm.errors import DataFormatError
 from nerlm.formats.base import ParsedEntity, ParseResult
 
 #: IEPile's Chinese NER instruction.
@@ -132,3 +135,55 @@ class IepileJson:
         ]
         missing = [lab for name, lab in names.items() if name not in obj]
         return ParseResult(ents, None, unknown, missing)
+
+
+def read_iepile(path: str | os.PathLike[str], fmt: IepileJson | None = None) -> list[Example]:
+    """Read IEPile / InstructKGC NER instruction data back into canonical examples.
+
+    Each line holds ``instruction`` (the JSON string with ``schema`` and ``input``) and either
+    ``output`` (the target text, as in ``train.json``) or ``label`` (a JSON list of
+    ``{"entity", "entity_type"}``, as in ``test.json``). Consecutive lines with the same input
+    (and the same ``id`` when present) are the ``split_num`` chunks of one document and are
+    merged. Entity strings are placed in the input left to right, per label.
+
+    Raises:
+        DataFormatError: A malformed line, an unparsable target, or an entity string that is
+            not in its input (with file and line).
+    """
+    from nerlm.data.jsonl import iter_json_lines
+
+    fmt = fmt or IepileJson()
+    p = str(path)
+    out: list[Example] = []
+    key: tuple[Any, str] | None = None
+    for line, rec in iter_json_lines(p):
+        try:
+            instr = json.loads(rec["instruction"])
+            text, schema = instr["input"], instr["schema"]
+            if "output" in rec:
+                target = rec["output"]
+            else:
+                pairs = json.loads(rec["label"])
+                grouped: dict[str, list[str]] = {name: [] for name in schema}
+                for pair in pairs:
+                    grouped.setdefault(pair["entity_type"], []).append(pair["entity"])
+                target = json.dumps(grouped, ensure_ascii=False)
+        except (KeyError, TypeError, json.JSONDecodeError) as e:
+            raise DataFormatError(p, line, f"not an IEPile NER record: {e!r}") from None
+        labels = [fmt.corpus_label(name) for name in schema]
+        parsed = fmt.parse(target, text, labels)
+        if parsed.error:
+            raise DataFormatError(p, line, f"target does not parse: {parsed.error}")
+        bad = [e.text for e in parsed.entities if e.status is AlignStatus.UNGROUNDED]
+        if bad:
+            raise DataFormatError(p, line, f"entities not found in the input: {bad}")
+        this = (rec.get("id"), text)
+        if this != key:
+            doc_id = str(rec.get("id") or f"iepile-{len(out)}")
+            meta = {"source": rec.get("source", "iepile"), "line": line}
+            out.append(Example(doc_id, text, [], meta))
+            key = this
+        ents = {*out[-1].entities, *(Entity(e.start, e.end, e.label, e.text)
+                                      for e in parsed.entities)}  # fmt: skip
+        out[-1].entities = sorted(ents)
+    return out
