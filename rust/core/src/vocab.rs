@@ -252,9 +252,11 @@ impl Vocab {
                     pieces.push((p.to_string(), i as u32));
                 }
             }
-            other => return Err(Error::Tokenizer(format!(
+            other => {
+                return Err(Error::Tokenizer(format!(
                 "unsupported tokenizer model type {other:?} (expected BPE, Unigram or WordPiece)"
-            ))),
+            )))
+            }
         }
         let byte_level = has_component(root.get("decoder").unwrap_or(&Value::Null), "ByteLevel")
             || has_component(
