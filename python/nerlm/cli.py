@@ -19,6 +19,7 @@ from nerlm.data import (
     write_cluener,
     write_jsonl,
 )
+from nerlm.data.jsonl import write_json_lines
 from nerlm.errors import NerlmError
 from nerlm.formats import IepileJson
 from nerlm.formats.iepile_json import read_iepile
@@ -84,19 +85,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
             if args.labels
             else sorted({e.label for ex in examples for e in ex.entities})
         )
-        n = 0
-        with open(args.output, "w", encoding="utf-8") as f:
-            for ex in examples:
-                for chunk in fmt.chunks(labels):
-                    rec = {
-                        "id": ex.id,
-                        "task": "NER",
-                        "source": ex.meta.get("source", ""),
-                        "instruction": fmt.render_prompt(ex, chunk),
-                        "output": fmt.render_target(ex, chunk),
-                    }
-                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    n += 1
+        records = (
+            {
+                "id": ex.id,
+                "task": "NER",
+                "source": ex.meta.get("source", ""),
+                "instruction": fmt.render_prompt(ex, chunk),
+                "output": fmt.render_target(ex, chunk),
+            }
+            for ex in examples
+            for chunk in fmt.chunks(labels)
+        )
+        n = write_json_lines(records, args.output)
     ents = sum(len(ex.entities) for ex in examples)
     print(
         f"read {len(examples)} documents with {ents} entities from {args.input} "

@@ -12,7 +12,6 @@ output is always valid UTF-8.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import weakref
@@ -26,6 +25,7 @@ from transformers import LogitsProcessor, LogitsProcessorList
 
 from nerlm import _native
 from nerlm.align import AlignStatus
+from nerlm.data.jsonl import write_json_lines
 from nerlm.data.model import Entity, Example
 from nerlm.formats.base import ParsedEntity
 from nerlm.formats.iepile_json import IepileJson
@@ -366,10 +366,5 @@ def extract(
 
 
 def write_extractions(results: Iterable[Extraction], path: str) -> int:
-    """Write extraction results as JSONL; return the count."""
-    n = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for r in results:
-            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    """Write extraction results as JSONL (atomically); return the count."""
+    return write_json_lines((r.to_dict() for r in results), path)

@@ -6,13 +6,11 @@ Each line is ``{"text": ..., "label": {type: {surface: [[start, end_inclusive], 
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nerlm.data.jsonl import PathLike, iter_json_lines
+from nerlm.data.jsonl import PathLike, iter_json_lines, write_json_lines
 from nerlm.data.model import Entity, Example
 from nerlm.data.report import ReadReport
 from nerlm.errors import DataFormatError
@@ -143,17 +141,13 @@ def read_cluener(
     return out
 
 
+def _cluener_record(ex: Example) -> dict[str, Any]:
+    label: dict[str, dict[str, list[list[int]]]] = {}
+    for e in ex.entities:
+        label.setdefault(e.label, {}).setdefault(e.text, []).append([e.start, e.end - 1])
+    return {"text": ex.text, "label": label}
+
+
 def write_cluener(examples: Iterable[Example], path: PathLike) -> int:
     """Write CLUENER JSONL (inclusive span ends) atomically; return the record count."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for ex in examples:
-            label: dict[str, dict[str, list[list[int]]]] = {}
-            for e in ex.entities:
-                label.setdefault(e.label, {}).setdefault(e.text, []).append([e.start, e.end - 1])
-            f.write(json.dumps({"text": ex.text, "label": label}, ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, p)
-    return n
+    return write_json_lines((_cluener_record(ex) for ex in examples), path)

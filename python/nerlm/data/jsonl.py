@@ -142,14 +142,20 @@ def read_jsonl(path: PathLike, *, report: ReadReport | None = None) -> list[Exam
     return out
 
 
-def write_jsonl(examples: Iterable[Example], path: PathLike) -> int:
-    """Write canonical JSONL (UTF-8, not ASCII-escaped) atomically; return the record count."""
+def write_json_lines(objects: Iterable[Any], path: PathLike) -> int:
+    """Write one JSON value per line (UTF-8, not ASCII-escaped) atomically: the file appears
+    complete or not at all. Returns the number of lines written."""
     p = Path(path)
     tmp = p.with_name(p.name + ".tmp")
     n = 0
     with open(tmp, "w", encoding="utf-8") as f:
-        for ex in examples:
-            f.write(json.dumps(ex.to_dict(), ensure_ascii=False) + "\n")
+        for obj in objects:
+            f.write(json.dumps(obj, ensure_ascii=False) + "\n")
             n += 1
     os.replace(tmp, p)
     return n
+
+
+def write_jsonl(examples: Iterable[Example], path: PathLike) -> int:
+    """Write canonical JSONL atomically; return the record count."""
+    return write_json_lines((ex.to_dict() for ex in examples), path)
