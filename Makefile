@@ -60,7 +60,7 @@ wheel-check: wheel  ## install the wheel into a fresh virtual environment and im
 	build/wheel-venv/bin/nerlm --help > /dev/null
 
 bench: build  ## benchmark scripts (see benches/README.md)
-	$(BIN)/python benches/bench_score.py
+	$(BIN)/python benches/bench_core.py
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf target dist build
