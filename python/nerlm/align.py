@@ -21,6 +21,9 @@ class AlignStatus(str, Enum):
     EXACT = "exact"
     DUPLICATE = "duplicate"
     UNGROUNDED = "ungrounded"
+    #: Written by a label configured as inferred (text not taken from the input, e.g. the
+    #: power-grid seed's ``<Province>山东省</Province>``); such entities have no span.
+    INFERRED = "inferred"
 
 
 _STATUS = (AlignStatus.EXACT, AlignStatus.DUPLICATE, AlignStatus.UNGROUNDED)
