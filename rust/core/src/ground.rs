@@ -1,45 +1,63 @@
-//! Grounded strings: a byte automaton that accepts exactly the escaped forms of the non-empty
-//! substrings of an input text (or, ungrounded, of any valid UTF-8 string).
+//! Grounded strings: a byte automaton that accepts exactly the written (escaped) forms of the
+//! non-empty substrings of an input text (or, ungrounded, of any valid UTF-8 string), under one
+//! format's quoting rules.
 //!
-//! The substring set is a suffix automaton over the UTF-8 bytes of the text (Blumer et al.
-//! 1985; at most `2n` states), built in O(n) per request. A substring may start only on a
-//! character boundary and may be closed only on one, so every accepted string is valid UTF-8
-//! and decodes to a substring of the text. Escaping is layered on top: for JSON
-//! (`json.dumps(..., ensure_ascii=False)`) the raw bytes `"` and `\` and control characters
-//! must be written as `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f` or `\u00XX` (lowercase hex), the
-//! canonical forms Python writes; other escapes are never produced.
+//! The text is first turned into *units*: a character that the format writes as itself
+//! contributes its UTF-8 bytes (units `0..=255`); a character that the format escapes (`"` in
+//! JSON, `<` in XML, a non-printable character in a Python literal) becomes one special unit
+//! `256 + k`; a character that may not appear inside an entity at all (a type-pairs separator)
+//! becomes a barrier unit that nothing can produce. The substring set is a suffix automaton
+//! over these units (Blumer et al. 1985; at most `2n` states, built in O(n) per request). The
+//! output side reads raw bytes as byte units and escape sequences (a small trie of their
+//! written forms) as special units. A string may start and end only on a character boundary,
+//! so every accepted string is valid UTF-8 and decodes to a substring of the text.
+//!
+//! Quoting rules ([`Quoting`]):
+//! * `Json`: `json.dumps(s, ensure_ascii=False)` — `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`,
+//!   `\u00XX` (lowercase hex) for other control characters; closed by `"`.
+//! * `PyRepr`: Python's `repr(str)` — single quotes unless the string contains `'` and no `"`;
+//!   `\\`, `\n`, `\r`, `\t`, `\xNN`, `\uNNNN`, `\UNNNNNNNN` for non-printable characters (see
+//!   [`py_printable`]); in a single-quoted string `'` is written `\'`.
+//! * `Xml`: `&amp;`, `&lt;`, `&gt;`; the string ends where a tag starts (`<`).
+//! * `Plain { stop }`: no escaping; the string may not contain `stop` (an ASCII separator),
+//!   which ends it.
 
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
 use crate::text::{is_continuation, utf8_tail_len};
 
-/// A suffix automaton over bytes, with transitions in CSR form (sorted by byte per state).
+/// Unit that no output can produce (a character excluded from entities).
+pub const BARRIER: u32 = u32::MAX;
+
+/// A suffix automaton over `u32` units, with transitions in CSR form (sorted per state).
 #[derive(Debug, Clone)]
 pub struct SuffixAutomaton {
     offsets: Vec<u32>,
-    edges: Vec<(u8, u32)>,
+    edges: Vec<(u32, u32)>,
 }
 
 impl SuffixAutomaton {
-    /// Build the automaton of all substrings of `text`.
-    pub fn new(text: &[u8]) -> SuffixAutomaton {
-        // Construction with per-state sorted small vectors, then flattened.
-        let cap = 2 * text.len() + 2;
-        let mut next: Vec<Vec<(u8, u32)>> = Vec::with_capacity(cap);
+    /// Build the automaton of all substrings of `units`.
+    pub fn new(units: &[u32]) -> SuffixAutomaton {
+        let cap = 2 * units.len() + 2;
+        let mut next: Vec<Vec<(u32, u32)>> = Vec::with_capacity(cap);
         let mut link: Vec<i64> = Vec::with_capacity(cap);
         let mut len: Vec<usize> = Vec::with_capacity(cap);
         next.push(Vec::new());
         link.push(-1);
         len.push(0);
         let mut last = 0usize;
-        fn get(v: &[(u8, u32)], b: u8) -> Option<u32> {
-            v.binary_search_by_key(&b, |e| e.0).ok().map(|i| v[i].1)
+        fn get(v: &[(u32, u32)], c: u32) -> Option<u32> {
+            v.binary_search_by_key(&c, |e| e.0).ok().map(|i| v[i].1)
         }
-        fn set(v: &mut Vec<(u8, u32)>, b: u8, t: u32) {
-            match v.binary_search_by_key(&b, |e| e.0) {
+        fn set(v: &mut Vec<(u32, u32)>, c: u32, t: u32) {
+            match v.binary_search_by_key(&c, |e| e.0) {
                 Ok(i) => v[i].1 = t,
-                Err(i) => v.insert(i, (b, t)),
+                Err(i) => v.insert(i, (c, t)),
             }
         }
-        for &c in text {
+        for &c in units {
             let cur = next.len();
             next.push(Vec::new());
             len.push(len[last] + 1);
@@ -72,27 +90,32 @@ impl SuffixAutomaton {
         let mut edges = Vec::with_capacity(next.iter().map(Vec::len).sum());
         offsets.push(0);
         for v in &next {
-            edges.extend_from_slice(v);
+            edges.extend(v.iter().filter(|e| e.0 != BARRIER));
             offsets.push(edges.len() as u32);
         }
         SuffixAutomaton { offsets, edges }
     }
 
-    /// The transitions of `state`, sorted by byte.
+    /// Build over the bytes of `text` (each byte one unit).
+    pub fn from_bytes(text: &[u8]) -> SuffixAutomaton {
+        SuffixAutomaton::new(&text.iter().map(|&b| b as u32).collect::<Vec<_>>())
+    }
+
+    /// The transitions of `state`, sorted by unit.
     #[inline]
-    pub fn edges(&self, state: u32) -> &[(u8, u32)] {
+    pub fn edges(&self, state: u32) -> &[(u32, u32)] {
         &self.edges
             [self.offsets[state as usize] as usize..self.offsets[state as usize + 1] as usize]
     }
 
-    /// Follow byte `b` from `state`.
+    /// Follow unit `c` from `state`.
     #[inline]
-    pub fn step(&self, state: u32, b: u8) -> Option<u32> {
+    pub fn step(&self, state: u32, c: u32) -> Option<u32> {
         let e = self.edges(state);
         if e.len() <= 8 {
-            e.iter().find(|x| x.0 == b).map(|x| x.1)
+            e.iter().find(|x| x.0 == c).map(|x| x.1)
         } else {
-            e.binary_search_by_key(&b, |x| x.0).ok().map(|i| e[i].1)
+            e.binary_search_by_key(&c, |x| x.0).ok().map(|i| e[i].1)
         }
     }
 
@@ -106,11 +129,11 @@ impl SuffixAutomaton {
         false
     }
 
-    /// Is `s` a substring of the text the automaton was built on?
-    pub fn contains(&self, s: &[u8]) -> bool {
+    /// Is the unit string `s` a substring of the units the automaton was built on?
+    pub fn contains(&self, s: &[u32]) -> bool {
         let mut st = 0u32;
-        for &b in s {
-            match self.step(st, b) {
+        for &c in s {
+            match self.step(st, c) {
                 Some(n) => st = n,
                 None => return false,
             }
@@ -119,143 +142,424 @@ impl SuffixAutomaton {
     }
 }
 
-/// Where the escape layer is inside one escape sequence.
-const ESC_NONE: u8 = 0;
-const ESC_BACKSLASH: u8 = 1;
-/// `\u` read, expecting `0`, `0`, hex hi, hex lo (stages 2, 3, 4, 5).
-const ESC_U0: u8 = 2;
-const ESC_U1: u8 = 3;
-const ESC_UHI: u8 = 4;
-const ESC_ULO: u8 = 5;
+/// How a format writes strings (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quoting {
+    /// JSON string content, closed by `"`.
+    Json,
+    /// Python `repr(str)` content; mode 0 = single-quoted, mode 1 = double-quoted.
+    PyRepr,
+    /// XML character data, ended by `<`.
+    Xml,
+    /// Unescaped text that may not contain `stop` (ASCII), ended by it.
+    Plain {
+        /// The separator that ends the string.
+        stop: u8,
+    },
+}
 
-/// State inside one string literal (between its quotes). 12 bytes, `Copy`.
+/// Is `c` printable by Python's `str.isprintable()`? Non-printable: categories Cc, Cf, Zl, Zp,
+/// Zs (except the ASCII space), Co and Cs. Unassigned code points (Cn) are treated as
+/// printable here, which differs from Python only for characters no text should contain.
+pub fn py_printable(c: char) -> bool {
+    let u = c as u32;
+    !matches!(u,
+        0x00..=0x1F | 0x7F..=0xA0 | 0xAD
+        | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x890..=0x891 | 0x8E2
+        | 0x1680 | 0x180E | 0x2000..=0x200F | 0x2028..=0x202F | 0x205F..=0x2064
+        | 0x2066..=0x206F | 0x3000 | 0xD800..=0xF8FF | 0xFEFF | 0xFFF9..=0xFFFB
+        | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0001 | 0xE0020..=0xE007F | 0xF0000..=0x10FFFF)
+}
+
+/// Written forms of a special character per mode (`None`: cannot be written in that mode).
+#[derive(Debug, Clone)]
+struct Special {
+    ch: char,
+    forms: [Option<Vec<u8>>; 2],
+}
+
+/// The escape sequences of one mode as a trie; node 0 is the root (before the first byte).
+#[derive(Debug, Clone, Default)]
+struct EscTrie {
+    /// Children per node: (byte, node).
+    children: Vec<Vec<(u8, u16)>>,
+    /// The special index a node completes, if any.
+    leaf: Vec<Option<u32>>,
+    /// All special indices below (and at) each node.
+    below: Vec<Vec<u32>>,
+}
+
+impl EscTrie {
+    fn build(specials: &[Special], mode: usize) -> EscTrie {
+        let mut t = EscTrie {
+            children: vec![Vec::new()],
+            leaf: vec![None],
+            below: vec![Vec::new()],
+        };
+        for (k, sp) in specials.iter().enumerate() {
+            let Some(form) = &sp.forms[mode] else {
+                continue;
+            };
+            let mut node = 0usize;
+            t.below[0].push(k as u32);
+            for &b in form {
+                let next = match t.children[node].iter().find(|e| e.0 == b) {
+                    Some(&(_, n)) => n as usize,
+                    None => {
+                        t.children.push(Vec::new());
+                        t.leaf.push(None);
+                        t.below.push(Vec::new());
+                        let n = t.children.len() - 1;
+                        t.children[node].push((b, n as u16));
+                        n
+                    }
+                };
+                node = next;
+                t.below[node].push(k as u32);
+            }
+            t.leaf[node] = Some(k as u32);
+        }
+        t
+    }
+
+    fn child(&self, node: u16, b: u8) -> Option<u16> {
+        self.children[node as usize]
+            .iter()
+            .find(|e| e.0 == b)
+            .map(|e| e.1)
+    }
+}
+
+/// State inside one string (after its opening quote, if any). 12 bytes, `Copy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StrState {
     /// Suffix-automaton state (grounded) or 0 (free).
     pub sam: u32,
     /// Characters of the decoded string so far.
     pub chars: u16,
+    /// Escape-trie node + 1 while inside an escape sequence, else 0.
+    pub esc: u16,
     /// Continuation bytes still owed by the current character.
     pub pending: u8,
-    /// Escape stage (`ESC_*`).
-    pub esc: u8,
-    /// Free mode: allowed range code of the next continuation byte; escape mode: hex hi digit.
-    pub aux: u8,
+    /// Bit 0: mode (PyRepr: double-quoted); bit 1: seen `'`; bit 2: seen `"`;
+    /// bits 4..=6: free mode, allowed range of the next continuation byte.
+    pub flags: u8,
 }
 
-/// JSON string content, grounded in a text or free.
+const F_MODE: u8 = 1;
+const F_SQ: u8 = 2;
+const F_DQ: u8 = 4;
+
+/// Strings of one format, grounded in a text or free. Compile once per request.
 #[derive(Debug, Clone)]
-pub struct JsonString {
+pub struct GroundedString {
+    quoting: Quoting,
     sam: Option<SuffixAutomaton>,
+    specials: Vec<Special>,
+    tries: [EscTrie; 2],
+    /// Raw bytes that are never content by themselves (closing bytes, escape markers,
+    /// bytes that must be escaped), per mode, as a 256-bit set.
+    reserved: [[u64; 4]; 2],
+    /// First bytes of escape forms, per mode.
+    esc_first: [[u64; 4]; 2],
     max_chars: Option<u16>,
-    /// Escapable raw bytes that are reachable from the SAM at all (bitset over 0..0x60).
-    has_escapable: bool,
+    /// Special index of `'` and `"` (PyRepr), for the quote-choice flags.
+    sq: Option<u32>,
+    dq: Option<u32>,
 }
 
-/// The raw byte a short escape letter stands for (`\n` -> 0x0A), canonical forms only.
 #[inline]
-fn short_escape(letter: u8) -> Option<u8> {
-    match letter {
-        b'"' => Some(b'"'),
-        b'\\' => Some(b'\\'),
-        b'n' => Some(b'\n'),
-        b'r' => Some(b'\r'),
-        b't' => Some(b'\t'),
-        b'b' => Some(0x08),
-        b'f' => Some(0x0C),
+fn bit(set: &[u64; 4], b: u8) -> bool {
+    set[(b >> 6) as usize] >> (b & 63) & 1 == 1
+}
+
+#[inline]
+fn set_bit(set: &mut [u64; 4], b: u8) {
+    set[(b >> 6) as usize] |= 1 << (b & 63);
+}
+
+fn json_form(c: char) -> Option<Vec<u8>> {
+    let s = match c {
+        '"' => "\\\"".to_string(),
+        '\\' => "\\\\".to_string(),
+        '\n' => "\\n".to_string(),
+        '\r' => "\\r".to_string(),
+        '\t' => "\\t".to_string(),
+        '\u{08}' => "\\b".to_string(),
+        '\u{0C}' => "\\f".to_string(),
+        c if (c as u32) < 0x20 => format!("\\u{:04x}", c as u32),
+        _ => return None,
+    };
+    Some(s.into_bytes())
+}
+
+fn py_form(c: char) -> Option<Vec<u8>> {
+    let s = match c {
+        '\\' => "\\\\".to_string(),
+        '\n' => "\\n".to_string(),
+        '\r' => "\\r".to_string(),
+        '\t' => "\\t".to_string(),
+        c if py_printable(c) => return None,
+        c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c if (c as u32) < 0x10000 => format!("\\u{:04x}", c as u32),
+        c => format!("\\U{:08x}", c as u32),
+    };
+    Some(s.into_bytes())
+}
+
+fn xml_form(c: char) -> Option<Vec<u8>> {
+    match c {
+        '&' => Some(b"&amp;".to_vec()),
+        '<' => Some(b"&lt;".to_vec()),
+        '>' => Some(b"&gt;".to_vec()),
         _ => None,
     }
 }
 
-/// Must raw byte `r` be escaped in a JSON string, and is its canonical form `\u00XX`?
-#[inline]
-fn needs_escape(r: u8) -> bool {
-    r < 0x20 || r == b'"' || r == b'\\'
+/// Escape `s` as a JSON string's content, as `json.dumps(s, ensure_ascii=False)` writes it.
+pub fn json_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match json_form(c) {
+            Some(f) => String::from_utf8(f).expect("ASCII"),
+            None => c.to_string(),
+        })
+        .collect()
 }
 
-#[inline]
-fn uses_u_escape(r: u8) -> bool {
-    r < 0x20 && !matches!(r, b'\n' | b'\r' | b'\t' | 0x08 | 0x0C)
+/// Escape `s` as XML character data (`&`, `<`, `>` only).
+pub fn xml_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match xml_form(c) {
+            Some(f) => String::from_utf8(f).expect("ASCII"),
+            None => c.to_string(),
+        })
+        .collect()
 }
 
-#[inline]
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
-    }
-}
-
-impl JsonString {
-    /// Strings grounded in `text` (`Some`) or free (`None`), at most `max_chars` characters.
-    pub fn new(text: Option<&str>, max_chars: Option<u16>) -> JsonString {
-        let sam = text.map(|t| SuffixAutomaton::new(t.as_bytes()));
-        let has_escapable = text.is_none_or(|t| t.bytes().any(needs_escape));
-        JsonString {
-            sam,
-            max_chars,
-            has_escapable,
+/// Python's `repr(s)`, quotes included.
+pub fn py_repr(s: &str) -> String {
+    let double = s.contains('\'') && !s.contains('"');
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(if double { '"' } else { '\'' });
+    for c in s.chars() {
+        match c {
+            '\'' if !double => out.push_str("\\'"),
+            c => match py_form(c) {
+                Some(f) => out.push_str(std::str::from_utf8(&f).expect("ASCII")),
+                None => out.push(c),
+            },
         }
     }
+    out.push(if double { '"' } else { '\'' });
+    out
+}
 
-    /// The state at the opening quote.
-    pub fn start(&self) -> StrState {
+impl GroundedString {
+    /// Compile strings written with `quoting`, grounded in `text` (`Some`) or free (`None`),
+    /// of at most `max_chars` characters.
+    ///
+    /// # Errors
+    /// [`Error::Grammar`] when a `Plain` stop byte is not ASCII.
+    pub fn new(
+        quoting: Quoting,
+        text: Option<&str>,
+        max_chars: Option<u16>,
+    ) -> Result<GroundedString> {
+        if let Quoting::Plain { stop } = quoting {
+            if !stop.is_ascii() {
+                return Err(Error::Grammar(
+                    "a separator must start with an ASCII character".into(),
+                ));
+            }
+        }
+        // The special characters: those of the text (grounded) or a fixed set (free).
+        let form = |c: char| -> [Option<Vec<u8>>; 2] {
+            match &quoting {
+                Quoting::Json => [json_form(c), None],
+                Quoting::Xml => [xml_form(c), None],
+                Quoting::Plain { .. } => [None, None],
+                Quoting::PyRepr => match c {
+                    '\'' => [Some(b"\\'".to_vec()), Some(b"'".to_vec())],
+                    '"' => [Some(b"\"".to_vec()), None],
+                    c => {
+                        let f = py_form(c);
+                        [f.clone(), f]
+                    }
+                },
+            }
+        };
+        let candidates: Vec<char> = match text {
+            Some(t) => {
+                let mut cs: Vec<char> = t.chars().collect();
+                cs.sort_unstable();
+                cs.dedup();
+                cs
+            }
+            None => (0u8..0x20)
+                .map(char::from)
+                .chain(['"', '\'', '\\', '&', '<', '>', '\u{7f}'])
+                .collect(),
+        };
+        let mut specials = Vec::new();
+        let mut index: HashMap<char, u32> = HashMap::new();
+        for c in candidates {
+            let forms = form(c);
+            if forms.iter().any(Option::is_some) {
+                index.insert(c, specials.len() as u32);
+                specials.push(Special { ch: c, forms });
+            }
+        }
+        let stop_char = match quoting {
+            Quoting::Plain { stop } => Some(stop as char),
+            _ => None,
+        };
+        let sam = text.map(|t| {
+            let mut units = Vec::with_capacity(t.len());
+            for c in t.chars() {
+                if Some(c) == stop_char {
+                    units.push(BARRIER);
+                } else if let Some(&k) = index.get(&c) {
+                    units.push(256 + k);
+                } else {
+                    let mut buf = [0u8; 4];
+                    units.extend(c.encode_utf8(&mut buf).bytes().map(u32::from));
+                }
+            }
+            SuffixAutomaton::new(&units)
+        });
+        let tries = [EscTrie::build(&specials, 0), EscTrie::build(&specials, 1)];
+        let mut reserved = [[0u64; 4]; 2];
+        let mut esc_first = [[0u64; 4]; 2];
+        for mode in 0..2 {
+            for &(b, _) in &tries[mode].children[0] {
+                set_bit(&mut esc_first[mode], b);
+            }
+            for b in 0u8..0x20 {
+                // Raw control bytes are never content (JSON and Python escape them; XML and
+                // plain text keep them only when the text has them, as their own bytes).
+                if matches!(quoting, Quoting::Json | Quoting::PyRepr) {
+                    set_bit(&mut reserved[mode], b);
+                }
+            }
+            let close: &[u8] = match (&quoting, mode) {
+                (Quoting::Json, _) => b"\"\\",
+                (Quoting::PyRepr, 0) => b"'\\\x7f",
+                (Quoting::PyRepr, _) => b"\"\\\x7f",
+                (Quoting::Xml, _) => b"<>&",
+                (Quoting::Plain { stop }, _) => std::slice::from_ref(stop),
+            };
+            for &b in close {
+                set_bit(&mut reserved[mode], b);
+            }
+        }
+        Ok(GroundedString {
+            sq: index.get(&'\'').copied(),
+            dq: index.get(&'"').copied(),
+            quoting,
+            sam,
+            specials,
+            tries,
+            reserved,
+            esc_first,
+            max_chars,
+        })
+    }
+
+    /// The quoting rules.
+    pub fn quoting(&self) -> &Quoting {
+        &self.quoting
+    }
+
+    /// Is the string grounded in a text?
+    pub fn is_grounded(&self) -> bool {
+        self.sam.is_some()
+    }
+
+    /// The state at the start of a string in `mode` (PyRepr: 0 single-quoted, 1 double).
+    pub fn start(&self, mode: u8) -> StrState {
         StrState {
             sam: 0,
             chars: 0,
+            esc: 0,
             pending: 0,
-            esc: ESC_NONE,
-            aux: 0,
+            flags: if mode == 1 { F_MODE } else { 0 },
         }
     }
 
-    /// May the string be closed (the closing quote written) in state `s`?
-    #[inline]
-    pub fn can_close(&self, s: StrState) -> bool {
-        s.chars > 0 && s.pending == 0 && s.esc == ESC_NONE
-    }
-
-    /// Is `s` inside an escape sequence (so that `"` is content, not the closing quote)?
+    /// Is `s` inside an escape sequence?
     #[inline]
     pub fn in_escape(&self, s: StrState) -> bool {
-        s.esc != ESC_NONE
+        s.esc != 0
     }
 
-    /// Is there a reachable raw byte from `s` satisfying `pred`?
-    fn any_raw(&self, s: StrState, pred: impl Fn(u8) -> bool) -> bool {
+    /// May the string end in `s` (its closing byte written or the outer grammar go on)?
+    #[inline]
+    pub fn can_close(&self, s: StrState) -> bool {
+        if s.chars == 0 || s.pending != 0 || s.esc != 0 {
+            return false;
+        }
+        if self.quoting == Quoting::PyRepr {
+            let (sq, dq) = (s.flags & F_SQ != 0, s.flags & F_DQ != 0);
+            return if s.flags & F_MODE == 0 { !sq || dq } else { sq };
+        }
+        true
+    }
+
+    #[inline]
+    fn room(&self, s: StrState) -> bool {
+        self.max_chars.is_none_or(|m| s.chars < m)
+    }
+
+    /// Can special `k` be consumed from `s` (ignoring the bytes of its written form)?
+    #[inline]
+    fn special_ok(&self, s: StrState, k: u32) -> bool {
         match &self.sam {
-            Some(sam) => sam.edges(s.sam).iter().any(|e| pred(e.0)),
-            None => (0u8..0x20).chain([b'"', b'\\']).any(pred),
+            Some(sam) => sam.step(s.sam, 256 + k).is_some(),
+            None => true,
         }
     }
 
-    /// Consume decoded raw byte `r` (already unescaped).
+    /// Consume special `k` (a whole character).
+    #[inline]
+    fn feed_special(&self, mut s: StrState, k: u32) -> Option<StrState> {
+        if let Some(sam) = &self.sam {
+            s.sam = sam.step(s.sam, 256 + k)?;
+        }
+        s.chars = s.chars.saturating_add(1);
+        if Some(k) == self.sq {
+            s.flags |= F_SQ;
+        }
+        if Some(k) == self.dq {
+            s.flags |= F_DQ;
+        }
+        Some(s)
+    }
+
+    /// Consume raw byte `r`.
     #[inline]
     fn feed_raw(&self, mut s: StrState, r: u8) -> Option<StrState> {
         if s.pending == 0 {
-            // A new character starts.
-            if let Some(m) = self.max_chars {
-                if s.chars >= m {
-                    return None;
-                }
+            if !self.room(s) {
+                return None;
             }
             let tail = utf8_tail_len(r)?;
             s.pending = tail;
             s.chars = s.chars.saturating_add(1);
-            s.aux = match r {
+            let code = match r {
                 0xE0 => 1,
                 0xED => 2,
                 0xF0 => 3,
                 0xF4 => 4,
                 _ => 0,
             };
+            s.flags = (s.flags & 0x0F) | (code << 4);
         } else {
             if !is_continuation(r) {
                 return None;
             }
             if self.sam.is_none() {
-                let ok = match s.aux {
+                let ok = match s.flags >> 4 {
                     1 => r >= 0xA0,
                     2 => r <= 0x9F,
                     3 => r >= 0x90,
@@ -266,128 +570,116 @@ impl JsonString {
                     return None;
                 }
             }
-            s.aux = 0;
+            s.flags &= 0x0F;
             s.pending -= 1;
         }
         if let Some(sam) = &self.sam {
-            s.sam = sam.step(s.sam, r)?;
+            s.sam = sam.step(s.sam, r as u32)?;
         }
         Some(s)
     }
 
-    /// Consume output byte `b` inside the string (never the closing quote: the caller handles
-    /// `"` with [`JsonString::can_close`]).
+    /// Consume output byte `b` as string content. The caller handles the closing byte (the
+    /// quote, `<`, or the separator) with [`GroundedString::can_close`] and
+    /// [`GroundedString::is_close_byte`] before calling this.
     #[inline]
     pub fn step(&self, s: StrState, b: u8) -> Option<StrState> {
-        match s.esc {
-            ESC_NONE => {
-                if b == b'\\' {
-                    if s.pending != 0 || !self.has_escapable || !self.any_raw(s, needs_escape) {
-                        return None;
-                    }
-                    if let Some(m) = self.max_chars {
-                        if s.chars >= m {
-                            return None;
-                        }
-                    }
-                    Some(StrState {
-                        esc: ESC_BACKSLASH,
-                        ..s
-                    })
-                } else if b == b'"' || b < 0x20 {
-                    None
-                } else {
-                    self.feed_raw(s, b)
-                }
-            }
-            ESC_BACKSLASH => {
-                if b == b'u' {
-                    if self.any_raw(s, uses_u_escape) {
-                        Some(StrState { esc: ESC_U0, ..s })
-                    } else {
-                        None
-                    }
-                } else {
-                    let r = short_escape(b)?;
-                    let n = self.feed_raw(s, r)?;
-                    Some(StrState { esc: ESC_NONE, ..n })
-                }
-            }
-            ESC_U0 => (b == b'0').then_some(StrState { esc: ESC_U1, ..s }),
-            ESC_U1 => {
-                if b == b'0' {
-                    Some(StrState { esc: ESC_UHI, ..s })
-                } else {
-                    None
-                }
-            }
-            ESC_UHI => {
-                let hi = hex_val(b)?;
-                if hi > 1 || !self.any_raw(s, |r| uses_u_escape(r) && r >> 4 == hi) {
-                    return None;
-                }
-                Some(StrState {
-                    esc: ESC_ULO,
-                    aux: hi,
-                    ..s
-                })
-            }
-            ESC_ULO => {
-                let r = (s.aux << 4) | hex_val(b)?;
-                if !uses_u_escape(r) {
-                    return None;
-                }
-                let n = self.feed_raw(StrState { aux: 0, ..s }, r)?;
-                Some(StrState { esc: ESC_NONE, ..n })
-            }
-            _ => None,
+        let mode = (s.flags & F_MODE) as usize;
+        let trie = &self.tries[mode];
+        if s.esc != 0 {
+            let node = trie.child(s.esc - 1, b)?;
+            return self.enter_node(s, node);
         }
+        if s.pending == 0 && bit(&self.esc_first[mode], b) {
+            if !self.room(s) {
+                return None;
+            }
+            let node = trie.child(0, b)?;
+            return self.enter_node(s, node);
+        }
+        if bit(&self.reserved[mode], b) {
+            return None;
+        }
+        self.feed_raw(s, b)
     }
-}
 
-/// Escape `s` as the content of a JSON string, exactly as `json.dumps(s, ensure_ascii=False)`
-/// writes it (without the surrounding quotes).
-pub fn json_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0C}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    /// Move into escape-trie node `node`: complete a special character at a leaf, or stay
+    /// inside the escape if some special below is still possible.
+    #[inline]
+    fn enter_node(&self, s: StrState, node: u16) -> Option<StrState> {
+        let trie = &self.tries[(s.flags & F_MODE) as usize];
+        if let Some(k) = trie.leaf[node as usize] {
+            let n = self.feed_special(s, k)?;
+            return Some(StrState { esc: 0, ..n });
+        }
+        if trie.below[node as usize]
+            .iter()
+            .any(|&k| self.special_ok(s, k))
+        {
+            Some(StrState { esc: node + 1, ..s })
+        } else {
+            None
         }
     }
-    out
+
+    /// A superset of the bytes allowed as content in `s` (not counting the closing byte), or
+    /// `None` when nearly every byte may be (free strings). Written into `out` as a bitset.
+    pub fn candidate_bytes(&self, s: StrState, out: &mut [u64; 4]) -> bool {
+        let mode = (s.flags & F_MODE) as usize;
+        let trie = &self.tries[mode];
+        if s.esc != 0 {
+            for &(b, _) in &trie.children[(s.esc - 1) as usize] {
+                set_bit(out, b);
+            }
+            return true;
+        }
+        let Some(sam) = &self.sam else {
+            return false;
+        };
+        for &(u, _) in sam.edges(s.sam) {
+            if u < 256 {
+                set_bit(out, u as u8);
+            }
+        }
+        if s.pending == 0 {
+            for i in 0..4 {
+                out[i] |= self.esc_first[mode][i];
+            }
+        }
+        true
+    }
+
+    /// The special character a written form stands for (for tests and messages).
+    pub fn special_char(&self, k: u32) -> Option<char> {
+        self.specials.get(k as usize).map(|s| s.ch)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn accepts(js: &JsonString, out: &str) -> bool {
-        let mut s = js.start();
+    fn accepts(g: &GroundedString, mode: u8, out: &str) -> bool {
+        let mut s = g.start(mode);
         for &b in out.as_bytes() {
-            match js.step(s, b) {
+            match g.step(s, b) {
                 Some(n) => s = n,
                 None => return false,
             }
         }
-        js.can_close(s)
+        g.can_close(s)
     }
 
     #[test]
     fn sam_substrings() {
-        let sam = SuffixAutomaton::new("abcbc".as_bytes());
+        let sam = SuffixAutomaton::from_bytes(b"abcbc");
         for s in ["", "a", "bcb", "cbc", "abcbc", "bc"] {
-            assert!(sam.contains(s.as_bytes()), "{s}");
+            let u: Vec<u32> = s.bytes().map(u32::from).collect();
+            assert!(sam.contains(&u), "{s}");
         }
         for s in ["ac", "cc", "abcbcb", "ba"] {
-            assert!(!sam.contains(s.as_bytes()), "{s}");
+            let u: Vec<u32> = s.bytes().map(u32::from).collect();
+            assert!(!sam.contains(&u), "{s}");
         }
         assert!(sam.len() <= 2 * 5);
     }
@@ -395,44 +687,76 @@ mod tests {
     #[test]
     fn grounded_json_strings() {
         let text = "他说\"你好\"\n\u{1}再见\\龘";
-        let js = JsonString::new(Some(text), None);
-        assert!(accepts(&js, "你好"));
-        assert!(accepts(&js, "\\\"你好\\\"\\n"));
-        assert!(accepts(&js, "\\n\\u0001再见\\\\龘"));
-        assert!(!accepts(&js, "\"")); // raw quote is never content
-        assert!(!accepts(&js, "你好\\\"\\\"")); // not a substring
-        assert!(!accepts(&js, "")); // empty
-        assert!(!accepts(&js, "\\u0002")); // not in the text
-                                           // Half a character cannot be closed.
+        let g = GroundedString::new(Quoting::Json, Some(text), None).unwrap();
+        assert!(accepts(&g, 0, "你好"));
+        assert!(accepts(&g, 0, "\\\"你好\\\"\\n"));
+        assert!(accepts(&g, 0, "\\n\\u0001再见\\\\龘"));
+        assert!(!accepts(&g, 0, "你好\\\"\\\""));
+        assert!(!accepts(&g, 0, ""));
+        assert!(!accepts(&g, 0, "\\u0002"));
+        assert!(!accepts(&g, 0, "\\/"));
         let half = &"龘".as_bytes()[..2];
-        let mut s = js.start();
+        let mut s = g.start(0);
         for &b in half {
-            s = js.step(s, b).unwrap();
+            s = g.step(s, b).unwrap();
         }
-        assert!(!js.can_close(s));
-        // A substring cannot start inside a character.
-        assert!(js.step(js.start(), "龘".as_bytes()[1]).is_none());
+        assert!(!g.can_close(s));
+        assert!(g.step(g.start(0), "龘".as_bytes()[1]).is_none());
+    }
+
+    #[test]
+    fn py_repr_quote_choice() {
+        let text = "it's a \"test\"\u{3000}end";
+        let g = GroundedString::new(Quoting::PyRepr, Some(text), None).unwrap();
+        for s in [
+            "it's",
+            "a \"test\"",
+            "it's a \"test\"",
+            "end",
+            "\"\u{3000}e",
+        ] {
+            let r = py_repr(s);
+            let mode = u8::from(r.starts_with('"'));
+            assert!(accepts(&g, mode, &r[1..r.len() - 1]), "{s} as {r}");
+            // The other quoting is refused.
+            assert!(!accepts(&g, 1 - mode, &r[1..r.len() - 1]), "{s}");
+        }
+        assert_eq!(py_repr("\"\u{3000}e"), "'\"\\u3000e'");
+        assert!(!accepts(&g, 0, "\"\u{3000}e")); // raw U+3000 must be escaped
+    }
+
+    #[test]
+    fn xml_and_plain() {
+        let g = GroundedString::new(Quoting::Xml, Some("a<b>&c"), None).unwrap();
+        assert!(accepts(&g, 0, "a&lt;b&gt;&amp;c"));
+        assert!(!accepts(&g, 0, "a<b"));
+        let p = GroundedString::new(Quoting::Plain { stop: b'&' }, Some("x&y_z"), None).unwrap();
+        assert!(accepts(&p, 0, "y_z"));
+        assert!(!accepts(&p, 0, "x&y"));
     }
 
     #[test]
     fn max_chars() {
-        let js = JsonString::new(Some("abcdef"), Some(3));
-        assert!(accepts(&js, "abc"));
-        assert!(!accepts(&js, "abcd"));
+        let g = GroundedString::new(Quoting::Json, Some("abcdef"), Some(3)).unwrap();
+        assert!(accepts(&g, 0, "abc"));
+        assert!(!accepts(&g, 0, "abcd"));
     }
 
     #[test]
     fn free_strings_are_valid_utf8() {
-        let js = JsonString::new(None, None);
-        assert!(accepts(&js, "any 文本 \\\" ok"));
-        let mut s = js.start();
-        s = js.step(s, 0xED).unwrap();
-        assert!(js.step(s, 0xA0).is_none()); // surrogate range
-        assert!(js.step(js.start(), 0xC0).is_none());
+        let g = GroundedString::new(Quoting::Json, None, None).unwrap();
+        assert!(accepts(&g, 0, "any 文本 \\\" ok"));
+        let s = g.step(g.start(0), 0xED).unwrap();
+        assert!(g.step(s, 0xA0).is_none());
+        assert!(g.step(g.start(0), 0xC0).is_none());
     }
 
     #[test]
-    fn escape_matches_python() {
+    fn escapes_match_python() {
         assert_eq!(json_escape("a\"b\\c\nd\u{1}é"), "a\\\"b\\\\c\\nd\\u0001é");
+        assert_eq!(py_repr("it's"), "\"it's\"");
+        assert_eq!(py_repr("a'\"b"), "'a\\'\"b'");
+        assert_eq!(py_repr("\u{a0}\u{7f}\n"), "'\\xa0\\x7f\\n'");
+        assert_eq!(xml_escape("a<&>"), "a&lt;&amp;&gt;");
     }
 }

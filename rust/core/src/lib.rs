@@ -12,7 +12,7 @@
 //! ```
 //! use std::collections::HashMap;
 //! use std::sync::Arc;
-//! use nerlm_core::grammar::{Grammar, GrammarOptions, IepileJson};
+//! use nerlm_core::grammar::{Grammar, GrammarOptions};
 //! use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
 //! use nerlm_core::vocab::{Vocab, VocabKind};
 //!
@@ -21,8 +21,8 @@
 //!     .iter().map(|s| Some(s.as_bytes().to_vec())).chain([None]).collect();
 //! let vocab = Arc::new(Vocab::from_parts(VocabKind::ByteLevel, toks, HashMap::new(), vec![4]));
 //! let opts = GrammarOptions { grounded: true, ..Default::default() };
-//! let g = IepileJson::new(&["人物".to_string()], "张三说", &opts).unwrap();
-//! let table = Arc::new(TokenTable::new(vocab, Grammar::IepileJson(g)));
+//! let g = Grammar::compile("iepile-json", &["人物".to_string()], "张三说", &opts).unwrap();
+//! let table = Arc::new(TokenTable::new(vocab, g));
 //! let mut m = Matcher::new(table);
 //! for t in [0, 1, 2, 1, 3, 4] {
 //!     m.accept_token(t).unwrap();

@@ -1,10 +1,10 @@
 //! Property tests: every grounded target is accepted, nothing ungrounded is.
 
-use nerlm_core::grammar::{GrammarOptions, IepileJson, IepileState};
+use nerlm_core::grammar::{GrammarOptions, KeyedLists, KeyedState};
 use nerlm_core::ground::json_escape;
 use proptest::prelude::*;
 
-fn run(g: &IepileJson, out: &str) -> Option<IepileState> {
+fn run(g: &KeyedLists, out: &str) -> Option<KeyedState> {
     let mut s = g.start();
     for &b in out.as_bytes() {
         s = g.step(s, b)?;
@@ -58,7 +58,7 @@ proptest! {
             ents[l].push(chars[s..e].iter().collect::<String>());
         }
         let opts = GrammarOptions { grounded: true, ..Default::default() };
-        let g = IepileJson::new(&labels, &text, &opts).unwrap();
+        let g = KeyedLists::iepile_json(&labels, &text, &opts).unwrap();
         let out = render(&labels, &ents);
         let st = run(&g, &out);
         prop_assert!(st.is_some_and(|s| g.is_accepting(s)), "{out}");
@@ -69,7 +69,7 @@ proptest! {
         prop_assume!(!text.contains(&other));
         let labels: Vec<String> = vec!["x".into()];
         let opts = GrammarOptions { grounded: true, ..Default::default() };
-        let g = IepileJson::new(&labels, &text, &opts).unwrap();
+        let g = KeyedLists::iepile_json(&labels, &text, &opts).unwrap();
         let out = render(&labels, &[vec![other]]);
         prop_assert!(run(&g, &out).is_none());
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use nerlm_core::grammar::{Grammar, GrammarOptions, IepileJson};
+use nerlm_core::grammar::{Grammar, GrammarOptions};
 use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
 use nerlm_core::vocab::{Vocab, VocabKind};
 
@@ -23,8 +23,8 @@ fn table(v: &Arc<Vocab>, labels: &[&str], text: &str) -> Arc<TokenTable> {
         grounded: true,
         ..Default::default()
     };
-    let g = IepileJson::new(&labels, text, &opts).unwrap();
-    Arc::new(TokenTable::new(v.clone(), Grammar::IepileJson(g)))
+    let g = Grammar::compile("iepile-json", &labels, text, &opts).unwrap();
+    Arc::new(TokenTable::new(v.clone(), g))
 }
 
 fn allowed(m: &Matcher) -> Vec<u32> {

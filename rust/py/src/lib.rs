@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use nerlm_core::align::align_batch;
-use nerlm_core::grammar::{Grammar, GrammarOptions, IepileJson};
+use nerlm_core::grammar::{Grammar, GrammarOptions, TypePairsSpec};
 use nerlm_core::score::{score_strict, SpanColumns};
 use nerlm_core::tables::{self, bitmask_words};
 use nerlm_core::vocab::{Vocab, VocabKind};
@@ -90,7 +90,7 @@ struct TokenTable {
 #[pymethods]
 impl TokenTable {
     #[new]
-    #[pyo3(signature = (vocabulary, format, labels, text, *, grounded=true, max_entities_per_label=None, max_entity_chars=None))]
+    #[pyo3(signature = (vocabulary, format, labels, text, *, grounded=true, max_entities_per_label=None, max_entity_chars=None, inferred=Vec::new(), label_sep="_".to_string(), pair_sep="&".to_string(), none_text="无".to_string()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -101,23 +101,25 @@ impl TokenTable {
         grounded: bool,
         max_entities_per_label: Option<u16>,
         max_entity_chars: Option<u16>,
+        inferred: Vec<String>,
+        label_sep: String,
+        pair_sep: String,
+        none_text: String,
     ) -> PyResult<Self> {
         let opts = GrammarOptions {
             grounded,
             max_entities_per_label,
             max_entity_chars,
+            inferred,
+            type_pairs: TypePairsSpec {
+                label_sep,
+                pair_sep,
+                none_text,
+            },
         };
-        let grammar = match format {
-            "iepile-json" => Grammar::IepileJson(
-                py.detach(|| IepileJson::new(&labels, text, &opts))
-                    .map_err(to_py)?,
-            ),
-            other => {
-                return Err(to_py(nerlm_core::Error::Grammar(format!(
-                    "unknown output format {other:?} (supported: iepile-json)"
-                ))))
-            }
-        };
+        let grammar = py
+            .detach(|| Grammar::compile(format, &labels, text, &opts))
+            .map_err(to_py)?;
         Ok(TokenTable {
             inner: Arc::new(tables::TokenTable::new(vocabulary.inner.clone(), grammar)),
             format: format.to_string(),
