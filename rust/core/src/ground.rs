@@ -24,6 +24,8 @@
 
 use std::collections::HashMap;
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 use crate::text::{is_continuation, utf8_tail_len};
 
@@ -40,56 +42,63 @@ pub struct SuffixAutomaton {
 impl SuffixAutomaton {
     /// Build the automaton of all substrings of `units`.
     pub fn new(units: &[u32]) -> SuffixAutomaton {
+        // Most states have one or two transitions: keep them inline (no allocation).
+        type Edges = SmallVec<[(u32, u32); 2]>;
         let cap = 2 * units.len() + 2;
-        let mut next: Vec<Vec<(u32, u32)>> = Vec::with_capacity(cap);
-        let mut link: Vec<i64> = Vec::with_capacity(cap);
-        let mut len: Vec<usize> = Vec::with_capacity(cap);
-        next.push(Vec::new());
-        link.push(-1);
+        let mut next: Vec<Edges> = Vec::with_capacity(cap);
+        let mut link: Vec<u32> = Vec::with_capacity(cap);
+        let mut len: Vec<u32> = Vec::with_capacity(cap);
+        const NONE: u32 = u32::MAX;
+        next.push(Edges::new());
+        link.push(NONE);
         len.push(0);
         let mut last = 0usize;
-        fn get(v: &[(u32, u32)], c: u32) -> Option<u32> {
-            v.binary_search_by_key(&c, |e| e.0).ok().map(|i| v[i].1)
+        #[inline]
+        fn get(v: &Edges, c: u32) -> Option<u32> {
+            v.iter().find(|e| e.0 == c).map(|e| e.1)
         }
-        fn set(v: &mut Vec<(u32, u32)>, c: u32, t: u32) {
-            match v.binary_search_by_key(&c, |e| e.0) {
-                Ok(i) => v[i].1 = t,
-                Err(i) => v.insert(i, (c, t)),
+        #[inline]
+        fn set(v: &mut Edges, c: u32, t: u32) {
+            match v.iter_mut().find(|e| e.0 == c) {
+                Some(e) => e.1 = t,
+                None => v.push((c, t)),
             }
         }
         for &c in units {
             let cur = next.len();
-            next.push(Vec::new());
+            next.push(Edges::new());
             len.push(len[last] + 1);
             link.push(0);
-            let mut p = last as i64;
-            while p >= 0 && get(&next[p as usize], c).is_none() {
+            let mut p = last as u32;
+            while p != NONE && get(&next[p as usize], c).is_none() {
                 set(&mut next[p as usize], c, cur as u32);
                 p = link[p as usize];
             }
-            if p >= 0 {
+            if p != NONE {
                 let q = get(&next[p as usize], c).expect("transition exists") as usize;
                 if len[p as usize] + 1 == len[q] {
-                    link[cur] = q as i64;
+                    link[cur] = q as u32;
                 } else {
                     let clone = next.len();
-                    next.push(next[q].clone());
+                    let copied = next[q].clone();
+                    next.push(copied);
                     len.push(len[p as usize] + 1);
                     link.push(link[q]);
-                    while p >= 0 && get(&next[p as usize], c) == Some(q as u32) {
+                    while p != NONE && get(&next[p as usize], c) == Some(q as u32) {
                         set(&mut next[p as usize], c, clone as u32);
                         p = link[p as usize];
                     }
-                    link[q] = clone as i64;
-                    link[cur] = clone as i64;
+                    link[q] = clone as u32;
+                    link[cur] = clone as u32;
                 }
             }
             last = cur;
         }
         let mut offsets = Vec::with_capacity(next.len() + 1);
-        let mut edges = Vec::with_capacity(next.iter().map(Vec::len).sum());
+        let mut edges = Vec::with_capacity(next.iter().map(|v| v.len()).sum());
         offsets.push(0);
-        for v in &next {
+        for v in &mut next {
+            v.sort_unstable_by_key(|e| e.0);
             edges.extend(v.iter().filter(|e| e.0 != BARRIER));
             offsets.push(edges.len() as u32);
         }
@@ -642,11 +651,18 @@ impl GroundedString {
             }
         }
         if s.pending == 0 {
-            for i in 0..4 {
-                out[i] |= self.esc_first[mode][i];
+            for (o, e) in out.iter_mut().zip(&self.esc_first[mode]) {
+                *o |= e;
             }
         }
         true
+    }
+
+    /// Is the "inner" mask of `s` (tokens wholly inside the string) worth caching? It is for
+    /// the start of a grounded string (every entity starts there) and for every state of a
+    /// free string (their masks repeat).
+    pub fn cacheable(&self, s: StrState) -> bool {
+        s.esc == 0 && s.pending == 0 && (self.sam.is_none() || s.chars == 0)
     }
 
     /// The special character a written form stands for (for tests and messages).

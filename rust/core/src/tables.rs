@@ -7,19 +7,23 @@
 //! with the grammar's byte automaton, pruning every subtree the grammar refuses, so its cost is
 //! proportional to the allowed prefixes, not to the vocabulary size.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grammar::{Grammar, State};
+use crate::ground::{GroundedString, StrState};
 use crate::vocab::Vocab;
 
 /// One request's grammar over a vocabulary.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TokenTable {
     vocab: Arc<Vocab>,
     grammar: Grammar,
+    /// Inner masks of string states (tokens wholly inside an entity string), by state.
+    inner: Mutex<HashMap<StrState, Arc<Vec<u32>>>>,
 }
 
 /// A position in a [`TokenTable`]: the grammar state plus whether an end-of-sequence token has
@@ -41,7 +45,11 @@ pub fn bitmask_words(width: usize) -> usize {
 impl TokenTable {
     /// Pair `grammar` with `vocab`.
     pub fn new(vocab: Arc<Vocab>, grammar: Grammar) -> TokenTable {
-        TokenTable { vocab, grammar }
+        TokenTable {
+            vocab,
+            grammar,
+            inner: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The vocabulary.
@@ -62,22 +70,70 @@ impl TokenTable {
     pub fn fill_bitmask(&self, s: State, row: &mut [u32]) -> Result<usize> {
         row.fill(0);
         let limit = row.len() * 32;
-        let mut count = 0usize;
         let g = &self.grammar;
-        let mut set = |t: u32| {
-            let t = t as usize;
-            if t < limit {
-                row[t / 32] |= 1 << (t % 32);
-                count += 1;
+        match g.string_state(s) {
+            Some((strings, inner, close)) if strings.cacheable(inner) => {
+                // mask = tokens wholly inside the string (cached per string state)
+                //      ∪ tokens that contain the closing byte, checked one by one.
+                let words = self.inner_mask(strings, inner);
+                let n = words.len().min(row.len());
+                row[..n].copy_from_slice(&words[..n]);
+                let mut first = [0u64; 4];
+                let all = !g.candidate_bytes(s, &mut first);
+                for &t in self.vocab.tokens_containing(close) {
+                    let (w, bit) = (t as usize / 32, t % 32);
+                    if w < row.len() && row[w] >> bit & 1 == 0 {
+                        let bytes = self.vocab.token_bytes(t).expect("ordinary token");
+                        let b0 = bytes[0];
+                        if !all && first[(b0 >> 6) as usize] >> (b0 & 63) & 1 == 0 {
+                            continue;
+                        }
+                        if g.step_bytes(s, bytes).is_some() {
+                            row[w] |= 1 << bit;
+                        }
+                    }
+                }
             }
-        };
-        self.vocab.trie().walk(s, |st, b| g.step(st, b), &mut set);
-        if g.is_accepting(s) {
-            for &e in self.vocab.eos() {
-                set(e);
+            _ => {
+                self.vocab.trie().walk(
+                    s,
+                    |st, b| g.step(st, b),
+                    |st, out| g.candidate_bytes(st, out),
+                    |t| {
+                        if (t as usize) < limit {
+                            row[t as usize / 32] |= 1 << (t % 32);
+                        }
+                    },
+                );
             }
         }
-        Ok(count)
+        if g.is_accepting(s) {
+            for &e in self.vocab.eos() {
+                if (e as usize) < limit {
+                    row[e as usize / 32] |= 1 << (e % 32);
+                }
+            }
+        }
+        Ok(row.iter().map(|w| w.count_ones() as usize).sum())
+    }
+
+    /// The tokens wholly inside a string from string state `inner`, computed once per state.
+    fn inner_mask(&self, strings: &GroundedString, inner: StrState) -> Arc<Vec<u32>> {
+        if let Some(w) = self.inner.lock().ok().and_then(|m| m.get(&inner).cloned()) {
+            return w;
+        }
+        let mut w = vec![0u32; bitmask_words(self.vocab.size())];
+        self.vocab.trie().walk(
+            inner,
+            |st, b| strings.step(st, b),
+            |st, out| strings.candidate_bytes(st, out),
+            |t| w[t as usize / 32] |= 1 << (t % 32),
+        );
+        let w = Arc::new(w);
+        if let Ok(mut m) = self.inner.lock() {
+            m.insert(inner, w.clone());
+        }
+        w
     }
 
     /// The state after token `token` from `s`.

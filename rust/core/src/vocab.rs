@@ -15,6 +15,7 @@
 //! end-of-sequence ids are kept apart so that a grammar can allow them in accepting states.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -31,16 +32,17 @@ pub enum VocabKind {
     WordPiece,
 }
 
-/// One node of the flattened trie, in preorder.
+const NO_TOKEN: u32 = u32::MAX;
+
+/// One node of the flattened trie, in preorder (12 bytes).
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    byte: u8,
-    depth: u16,
     /// Index one past the last node of this node's subtree.
     end: u32,
-    /// Range into `Trie::token_ids` of the tokens whose bytes end here.
-    tok_start: u32,
-    tok_end: u32,
+    /// The token whose bytes end here (`NO_TOKEN` if none; more in `Trie::extra`).
+    token: u32,
+    depth: u16,
+    byte: u8,
 }
 
 /// A byte trie over token byte strings, flattened in preorder so that a whole subtree can be
@@ -48,27 +50,34 @@ struct Node {
 #[derive(Debug, Clone)]
 pub struct Trie {
     nodes: Vec<Node>,
-    token_ids: Vec<u32>,
+    /// Further tokens with the same bytes as a node's `token` (rare), by node index.
+    extra: HashMap<u32, Vec<u32>>,
     max_depth: usize,
+}
+
+/// One level of the walk: the state after this node, and the bytes it may continue with.
+#[derive(Clone, Copy)]
+struct Frame<S> {
+    state: S,
+    all: bool,
+    cand: [u64; 4],
 }
 
 impl Trie {
     fn build(mut entries: Vec<(&[u8], u32)>) -> Trie {
         entries.sort_unstable();
         let mut nodes = vec![Node {
-            byte: 0,
-            depth: 0,
             end: 0,
-            tok_start: 0,
-            tok_end: 0,
+            token: NO_TOKEN,
+            depth: 0,
+            byte: 0,
         }];
-        let mut token_ids = Vec::with_capacity(entries.len());
-        // `stack[d]` is the index of the open node at depth d (stack[0] = root).
+        let mut extra: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut stack: Vec<usize> = vec![0];
         let mut prev: &[u8] = &[];
         let mut max_depth = 0;
         for (bytes, id) in entries {
-            if bytes.is_empty() {
+            if bytes.is_empty() || bytes.len() > u16::MAX as usize {
                 continue;
             }
             let lcp = prev.iter().zip(bytes).take_while(|(a, b)| a == b).count();
@@ -77,45 +86,56 @@ impl Trie {
                 nodes[idx].end = nodes.len() as u32;
             }
             for (d, &b) in bytes.iter().enumerate().skip(lcp) {
-                let t = token_ids.len() as u32;
                 nodes.push(Node {
-                    byte: b,
-                    depth: (d + 1) as u16,
                     end: 0,
-                    tok_start: t,
-                    tok_end: t,
+                    token: NO_TOKEN,
+                    depth: (d + 1) as u16,
+                    byte: b,
                 });
                 stack.push(nodes.len() - 1);
             }
             let top = *stack.last().expect("non-empty token");
-            // Identical byte strings are adjacent after sorting, so a node's ids stay contiguous.
-            token_ids.push(id);
-            nodes[top].tok_end = token_ids.len() as u32;
+            if nodes[top].token == NO_TOKEN {
+                nodes[top].token = id;
+            } else {
+                extra.entry(top as u32).or_default().push(id);
+            }
             max_depth = max_depth.max(bytes.len());
             prev = bytes;
         }
         while let Some(idx) = stack.pop() {
             nodes[idx].end = nodes.len() as u32;
         }
+        nodes.shrink_to_fit();
         Trie {
             nodes,
-            token_ids,
+            extra,
             max_depth,
         }
     }
 
     /// Walk the trie from `start`, calling `step(state, byte)` for each edge; a `None` prunes
-    /// the subtree. `emit(id)` is called for every token whose bytes are fully accepted.
-    /// Returns the number of trie nodes visited (a cost measure).
+    /// the subtree. `candidates(state, set)` may write a superset of the bytes `step` can
+    /// accept from `state` into `set` and return `true` (children outside it are skipped
+    /// without calling `step`), or return `false` to have every child tried. `emit(id)` is
+    /// called for every token whose bytes are fully accepted. Returns the number of trie
+    /// nodes visited (a cost measure).
     #[inline]
     pub fn walk<S: Copy>(
         &self,
         start: S,
         mut step: impl FnMut(S, u8) -> Option<S>,
+        mut candidates: impl FnMut(S, &mut [u64; 4]) -> bool,
         mut emit: impl FnMut(u32),
     ) -> usize {
-        let mut stack: Vec<S> = Vec::with_capacity(self.max_depth + 1);
-        stack.push(start);
+        let mut stack: Vec<Frame<S>> = Vec::with_capacity(self.max_depth + 1);
+        let mut root = Frame {
+            state: start,
+            all: false,
+            cand: [0; 4],
+        };
+        root.all = !candidates(start, &mut root.cand);
+        stack.push(root);
         let mut i = 1usize;
         let mut visited = 0usize;
         let n = self.nodes.len();
@@ -124,11 +144,28 @@ impl Trie {
             visited += 1;
             let d = node.depth as usize;
             stack.truncate(d);
-            match step(stack[d - 1], node.byte) {
+            let parent = &stack[d - 1];
+            let b = node.byte;
+            if !parent.all && parent.cand[(b >> 6) as usize] >> (b & 63) & 1 == 0 {
+                i = node.end as usize;
+                continue;
+            }
+            match step(parent.state, b) {
                 Some(s) => {
-                    stack.push(s);
-                    for &t in &self.token_ids[node.tok_start as usize..node.tok_end as usize] {
-                        emit(t);
+                    if node.token != NO_TOKEN {
+                        emit(node.token);
+                        if let Some(more) = self.extra.get(&(i as u32)) {
+                            more.iter().for_each(|&t| emit(t));
+                        }
+                    }
+                    if node.end as usize > i + 1 {
+                        let mut f = Frame {
+                            state: s,
+                            all: false,
+                            cand: [0; 4],
+                        };
+                        f.all = !candidates(s, &mut f.cand);
+                        stack.push(f);
                     }
                     i += 1;
                 }
@@ -147,19 +184,32 @@ impl Trie {
     pub fn is_empty(&self) -> bool {
         self.nodes.len() <= 1
     }
+
+    /// Heap bytes held by the trie.
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self
+                .extra
+                .values()
+                .map(|v| v.capacity() * 4 + 32)
+                .sum::<usize>()
+    }
 }
 
 /// The exact bytes of every token of a tokenizer, with a trie over the ordinary tokens.
 #[derive(Debug, Clone)]
 pub struct Vocab {
     kind: VocabKind,
-    /// Bytes per token id; `None` for ids that a grammar may never produce (added/special
-    /// tokens, holes in the id space).
-    bytes: Vec<Option<Vec<u8>>>,
+    /// Token `i`'s bytes are `data[offsets[i]..offsets[i + 1]]`; an empty range means the id
+    /// can never be produced by a grammar (added/special tokens, holes in the id space).
+    offsets: Vec<u32>,
+    data: Vec<u8>,
     /// Display strings of added/special tokens, for messages and decoding.
     added: HashMap<u32, String>,
     eos: Vec<u32>,
     trie: Trie,
+    /// Per byte value, the tokens whose bytes contain it (computed on first use).
+    containing: Box<[OnceLock<Vec<u32>>; 256]>,
 }
 
 /// GPT-2's `bytes_to_unicode`, inverted: char -> byte.
@@ -337,18 +387,41 @@ impl Vocab {
             .filter_map(|(id, b)| b.as_deref().map(|b| (b, id as u32)))
             .collect();
         let trie = Trie::build(entries);
+        let mut offsets = Vec::with_capacity(bytes.len() + 1);
+        let mut data = Vec::with_capacity(bytes.iter().flatten().map(Vec::len).sum());
+        offsets.push(0);
+        for b in &bytes {
+            if let Some(b) = b {
+                data.extend_from_slice(b);
+            }
+            offsets.push(data.len() as u32);
+        }
         Vocab {
             kind,
-            bytes,
+            offsets,
+            data,
             added,
             eos,
             trie,
+            containing: Box::new(std::array::from_fn(|_| OnceLock::new())),
         }
     }
 
     /// Number of token ids (one past the largest id).
     pub fn size(&self) -> usize {
-        self.bytes.len()
+        self.offsets.len() - 1
+    }
+
+    /// Heap bytes held by the vocabulary (token bytes, offsets and trie).
+    pub fn heap_bytes(&self) -> usize {
+        self.offsets.capacity() * 4
+            + self.data.capacity()
+            + self.trie.heap_bytes()
+            + self
+                .added
+                .values()
+                .map(|s| s.capacity() + 40)
+                .sum::<usize>()
     }
 
     /// How token strings were mapped to bytes.
@@ -358,7 +431,24 @@ impl Vocab {
 
     /// The bytes of `id`, or `None` for special/added tokens and unknown ids.
     pub fn token_bytes(&self, id: u32) -> Option<&[u8]> {
-        self.bytes.get(id as usize).and_then(|b| b.as_deref())
+        let i = id as usize;
+        if i + 1 >= self.offsets.len() {
+            return None;
+        }
+        let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
+        (b > a).then(|| &self.data[a..b])
+    }
+
+    /// The ordinary tokens whose bytes contain byte `b` (computed once, then cached).
+    pub fn tokens_containing(&self, b: u8) -> &[u32] {
+        self.containing[b as usize].get_or_init(|| {
+            (0..self.size() as u32)
+                .filter(|&t| {
+                    self.token_bytes(t)
+                        .is_some_and(|x| memchr::memchr(b, x).is_some())
+                })
+                .collect()
+        })
     }
 
     /// End-of-sequence ids.
@@ -421,10 +511,24 @@ mod tests {
         v.trie().walk(
             (),
             |_, b| (b == b'a' || b == b'b').then_some(()),
+            |_, _| false,
             |t| got.push(t),
         );
         got.sort();
         assert_eq!(got, vec![0, 1, 3, 4]);
+        // With a candidate set of {a} only.
+        let mut got = Vec::new();
+        v.trie().walk(
+            (),
+            |_, b| (b == b'a' || b == b'b').then_some(()),
+            |_, set| {
+                set[(b'a' >> 6) as usize] |= 1 << (b'a' & 63);
+                true
+            },
+            |t| got.push(t),
+        );
+        got.sort();
+        assert_eq!(got, vec![0]);
     }
 
     #[test]

@@ -152,6 +152,11 @@ impl JsonLines {
         matches!(s, JsonLinesState::LineEnd { .. } | JsonLinesState::NoneDone)
     }
 
+    /// The entity string automaton.
+    pub fn strings(&self) -> &GroundedString {
+        &self.strings
+    }
+
     /// A superset of the bytes allowed in `s` (bitset); `false` when it would be most bytes.
     pub fn candidate_bytes(&self, s: JsonLinesState, out: &mut [u64; 4]) -> bool {
         match s {

@@ -199,6 +199,11 @@ impl KeyedLists {
         }
     }
 
+    /// The string automaton, a string state and the byte that closes it.
+    pub fn string_state(&self, s: StrState) -> Option<(&GroundedString, StrState, u8)> {
+        Some((&self.strings, s, self.quotes[(s.flags & 1) as usize]?))
+    }
+
     /// The strings automaton (shared by all lists).
     pub fn strings(&self) -> &GroundedString {
         &self.strings

@@ -23,6 +23,7 @@ pub use type_pairs::{TypePairs, TypePairsSpec, TypePairsState};
 pub use xml_inline::{XmlInline, XmlState};
 
 use crate::error::{Error, Result};
+use crate::ground::{GroundedString, StrState};
 
 /// The output formats, by name.
 pub const FORMATS: [&str; 5] = [
@@ -218,6 +219,24 @@ impl Grammar {
     #[inline]
     pub fn candidate_bytes(&self, s: State, out: &mut [u64; 4]) -> bool {
         dispatch!(self, s, g, st => g.candidate_bytes(st, out), false)
+    }
+
+    /// When `s` is inside an entity string: the string automaton, its state and the byte
+    /// that ends the string. Token tables cache the "inner" part of such states' masks.
+    pub fn string_state(&self, s: State) -> Option<(&GroundedString, StrState, u8)> {
+        match (self, s) {
+            (Grammar::Keyed(g), State::Keyed(KeyedState::Str { s, .. })) => g.string_state(s),
+            (Grammar::JsonLines(g), State::JsonLines(JsonLinesState::Str { s, .. })) => {
+                Some((g.strings(), s, b'"'))
+            }
+            (Grammar::TypePairs(g), State::TypePairs(TypePairsState::Str { s, .. })) => {
+                Some((g.strings(), s, g.stop_byte()))
+            }
+            (Grammar::XmlInline(g), State::XmlInline(XmlState::Free { s, .. })) => {
+                Some((g.free(), s, b'<'))
+            }
+            _ => None,
+        }
     }
 
     /// Consume a byte string; `None` as soon as a byte is refused.

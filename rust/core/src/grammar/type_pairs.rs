@@ -187,6 +187,16 @@ impl TypePairs {
         }
     }
 
+    /// The entity string automaton.
+    pub fn strings(&self) -> &GroundedString {
+        &self.strings
+    }
+
+    /// The byte that ends an entity (the first byte of the pair separator).
+    pub fn stop_byte(&self) -> u8 {
+        self.pair_sep[0]
+    }
+
     /// A superset of the bytes allowed in `s` (bitset); `false` when it would be most bytes.
     pub fn candidate_bytes(&self, s: TypePairsState, out: &mut [u64; 4]) -> bool {
         match s {

@@ -240,6 +240,11 @@ impl XmlInline {
         matches!(s, XmlState::Out { p, e: 0, .. } if p as usize == self.text.len())
     }
 
+    /// The free-text automaton of inferred elements.
+    pub fn free(&self) -> &GroundedString {
+        &self.free
+    }
+
     /// A superset of the bytes allowed in `s` (bitset); `false` when it would be most bytes.
     pub fn candidate_bytes(&self, s: XmlState, out: &mut [u64; 4]) -> bool {
         let mut add = |b: u8| out[(b >> 6) as usize] |= 1 << (b & 63);
