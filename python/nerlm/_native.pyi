@@ -64,6 +64,19 @@ class Vocabulary:
         Raises:
             TokenizerError: Not JSON, or an unsupported model type.
         """
+    @staticmethod
+    def from_sentencepiece_model(model: bytes, eos_token_ids: list[int]) -> Vocabulary:
+        """Read a SentencePiece ``tokenizer.model`` (its bytes).
+
+        Normal pieces map ``▁`` to a space, byte pieces ``<0xNN>`` to their byte; control,
+        unknown, user-defined and unused pieces are never allowed.
+
+        Raises:
+            TokenizerError: The bytes are not a SentencePiece model.
+        """
+    @property
+    def heap_bytes(self) -> int:
+        """Heap memory held by the vocabulary and its trie, in bytes."""
     @property
     def size(self) -> int:
         """Number of token ids (one past the largest id in the tokenizer)."""
@@ -85,12 +98,19 @@ class TokenTable:
 
     Args:
         vocabulary: The tokenizer's vocabulary.
-        format: ``"iepile-json"``.
+        format: ``"iepile-json"``, ``"clue-fill"``, ``"json-lines"``, ``"xml-inline"`` or
+            ``"type-pairs"`` (DESIGN.md, "Output formats").
         labels: Schema labels, in the order the output must list them.
         text: The input text (entity strings are substrings of it when grounded).
         grounded: Restrict entity strings to substrings of ``text``.
-        max_entities_per_label: Cap on each label's list (None: unbounded).
+        max_entities_per_label: Cap on each label's list (None: unbounded); formats without
+            per-label lists cap the total at this times the number of labels.
         max_entity_chars: Cap on entity length in code points (None: unbounded).
+        inferred: ``xml-inline``: labels inserted with free text instead of copied text.
+        label_sep: ``type-pairs``: between label and entity (default ``_``).
+        pair_sep: ``type-pairs``: between pairs (default ``&``; its first character must be
+            ASCII, and entities never contain it).
+        none_text: ``type-pairs``: the whole output when there is no entity (default ``无``).
 
     Raises:
         GrammarError: Unknown format, empty or duplicate labels.
@@ -106,12 +126,26 @@ class TokenTable:
         grounded: bool = True,
         max_entities_per_label: int | None = None,
         max_entity_chars: int | None = None,
+        inferred: list[str] | None = None,
+        label_sep: str | None = None,
+        pair_sep: str | None = None,
+        none_text: str | None = None,
     ) -> Self: ...
     @property
     def format(self) -> str:
         """The output format's name."""
     def matcher(self) -> Matcher:
         """A matcher at the initial state."""
+    def random_walks(
+        self, n: int, *, seed: int = 0, max_tokens: int = 512
+    ) -> list[tuple[bytes, bool]]:
+        """Outputs of ``n`` uniformly random walks over the allowed tokens (in parallel).
+
+        At every step the next token is drawn uniformly among the allowed ones
+        (end-of-sequence included where the output may end). Returns ``(output, ended)``
+        per walk; ``ended`` is False for a walk still going after ``max_tokens`` tokens.
+        Deterministic for a seed. Useful to fuzz a parser against the format's grammar.
+        """
 
 @final
 class Matcher:

@@ -27,7 +27,7 @@ from nerlm import _native
 from nerlm.align import AlignStatus
 from nerlm.data.jsonl import write_json_lines
 from nerlm.data.model import Entity, Example
-from nerlm.formats.base import ParsedEntity
+from nerlm.formats.base import OutputFormat, ParsedEntity
 from nerlm.formats.iepile_json import IepileJson
 
 __all__ = [
@@ -247,7 +247,7 @@ def extract(
     examples: Sequence[Example],
     labels: Sequence[str],
     *,
-    fmt: IepileJson | None = None,
+    fmt: OutputFormat | None = None,
     shots: Sequence[Example] = (),
     grounded: bool = True,
     constrained: bool = True,
@@ -259,18 +259,19 @@ def extract(
     progress: bool = True,
     generate_kwargs: dict[str, Any] | None = None,
 ) -> list[Extraction]:
-    """Extract entities from ``examples`` with a causal LM, constrained to ``iepile-json``.
+    """Extract entities from ``examples`` with a causal LM, constrained to ``fmt``'s format.
 
-    Each document gets one instruction per schema chunk of ``fmt.split_num`` labels; their
-    outputs are parsed, placed in the text (left-to-right, non-overlapping per label) and
-    merged.
+    Each document gets one instruction per schema chunk (``iepile-json`` splits schemas into
+    chunks of ``split_num`` labels; the other formats use one instruction); the outputs are
+    parsed, placed in the text (see :mod:`nerlm.align`) and merged.
 
     Args:
         model: A transformers causal LM.
         tokenizer: Its (fast) tokenizer.
         examples: Documents (their entities are ignored).
         labels: Corpus labels, in schema order.
-        fmt: The format (default: :class:`IepileJson` with ``split_num=6``).
+        fmt: The output format (default: :class:`IepileJson` with ``split_num=6``); any of
+            :data:`nerlm.formats.FORMATS`.
         shots: Labelled examples used as few-shot demonstrations.
         grounded: Restrict entity strings to substrings of the input.
         constrained: Apply the logits processor at all (False: plain generation).

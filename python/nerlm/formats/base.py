@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from nerlm.align import AlignStatus
 from nerlm.data.model import Example
@@ -52,6 +52,44 @@ class ParseResult:
         return self.error is None
 
 
+def encodable(s: str) -> bool:
+    """False when ``s`` holds a lone surrogate (it cannot be placed in UTF-8 text)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class LabelMapped:
+    """Label naming shared by the formats: corpus labels <-> the names written in outputs.
+
+    Args:
+        label_map: Optional map from corpus labels to output names (e.g. CLUENER ``name`` ->
+            ``人名``); parsing maps back.
+    """
+
+    def __init__(self, label_map: Mapping[str, str] | None = None) -> None:
+        self.label_map = dict(label_map or {})
+        self._inverse = {v: k for k, v in self.label_map.items()}
+
+    def schema_name(self, label: str) -> str:
+        """The name of corpus label ``label`` in the schema."""
+        return self.label_map.get(label, label)
+
+    def corpus_label(self, name: str) -> str:
+        """The corpus label of schema name ``name`` (inverse of :meth:`schema_name`)."""
+        return self._inverse.get(name, name)
+
+    def chunks(self, labels: Sequence[str]) -> list[list[str]]:
+        """The schema chunks of one document: one instruction per chunk (here: all labels)."""
+        return [list(labels)]
+
+    def grammar_options(self) -> dict[str, Any]:
+        """Format-specific keyword arguments for :class:`nerlm.TokenTable`."""
+        return {}
+
+
 class OutputFormat(Protocol):
     """An output format: prompt, target and parser (DESIGN.md, "Output formats")."""
 
@@ -67,4 +105,16 @@ class OutputFormat(Protocol):
 
     def parse(self, output: str, text: str, labels: Sequence[str]) -> ParseResult:
         """Read entities from ``output`` and place them in ``text``; never raises."""
+        ...
+
+    def schema_name(self, label: str) -> str:
+        """The name of corpus label ``label`` in outputs."""
+        ...
+
+    def chunks(self, labels: Sequence[str]) -> list[list[str]]:
+        """Split a schema over instructions (``iepile-json``: ``split_num`` labels each)."""
+        ...
+
+    def grammar_options(self) -> dict[str, Any]:
+        """Format-specific keyword arguments for :class:`nerlm.TokenTable`."""
         ...

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 from nerlm.align import AlignStatus, align
 from nerlm.data.model import Example
-from nerlm.formats.base import ParsedEntity, ParseResult
+from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
 
 #: Key text before and after the type name: ``属于人名类实体有?``.
 KEY_PREFIX = "属于"
@@ -198,16 +198,7 @@ class _Reader:
         raise self.fail(f"invalid escape \\{ch}")
 
 
-def _encodable(s: str) -> bool:
-    """False when ``s`` holds a lone surrogate (it cannot be placed in UTF-8 text)."""
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-class ClueFill:
+class ClueFill(LabelMapped):
     """The ``clue-fill`` output format.
 
     Args:
@@ -230,20 +221,11 @@ class ClueFill:
         if variant not in ("plain", "described"):
             raise ValueError("variant must be 'plain' or 'described'")
         self.variant = variant
-        self.label_map = dict(label_map or {})
-        self._inverse = {v: k for k, v in self.label_map.items()}
+        super().__init__(label_map)
         self.descriptions: dict[str, tuple[str, list[str]]] = {
             **CLUENER_DESCRIPTIONS,
             **(descriptions or {}),
         }
-
-    def schema_name(self, label: str) -> str:
-        """The name of corpus label ``label`` in the schema."""
-        return self.label_map.get(label, label)
-
-    def corpus_label(self, name: str) -> str:
-        """The corpus label of schema name ``name`` (inverse of :meth:`schema_name`)."""
-        return self._inverse.get(name, name)
 
     def key(self, label: str) -> str:
         """The dict key of corpus label ``label``: ``属于{schema name}类实体有?``."""
@@ -323,7 +305,7 @@ class ClueFill:
                 unknown.append(name)
             label = names.get(name, self.corpus_label(name))
             for v in values:
-                if not _encodable(v):
+                if not encodable(v):
                     return ParseResult(error=f"entity string {v!r} holds a lone surrogate")
                 items.append((v, group))
                 owners.append(label)

@@ -16,7 +16,7 @@ from typing import Any
 from nerlm.align import AlignStatus, align
 from nerlm.data.model import Entity, Example
 from nerlm.errors import DataFormatError
-from nerlm.formats.base import ParsedEntity, ParseResult
+from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
 
 #: IEPile's Chinese NER instruction.
 INSTRUCTION_ZH = (
@@ -31,7 +31,7 @@ INSTRUCTION_EN = (
 )
 
 
-class IepileJson:
+class IepileJson(LabelMapped):
     """The ``iepile-json`` output format.
 
     Args:
@@ -55,16 +55,7 @@ class IepileJson:
             raise ValueError("language must be 'zh' or 'en'")
         self.split_num = split_num
         self.instruction = INSTRUCTION_ZH if language == "zh" else INSTRUCTION_EN
-        self.label_map = dict(label_map or {})
-        self._inverse = {v: k for k, v in self.label_map.items()}
-
-    def schema_name(self, label: str) -> str:
-        """The name of corpus label ``label`` in the schema."""
-        return self.label_map.get(label, label)
-
-    def corpus_label(self, name: str) -> str:
-        """The corpus label of schema name ``name`` (inverse of :meth:`schema_name`)."""
-        return self._inverse.get(name, name)
+        super().__init__(label_map)
 
     def chunks(self, labels: Sequence[str]) -> list[list[str]]:
         """Split ``labels`` (schema order) into instructions of at most ``split_num`` labels."""
@@ -103,6 +94,8 @@ class IepileJson:
         """
         try:
             obj = json.loads(output)
+        except RecursionError:
+            return ParseResult(error="not valid JSON: nested too deeply")
         except json.JSONDecodeError as e:
             cut = e.msg.startswith("Unterminated string") or e.pos >= len(output.rstrip())
             tail = " (the output is truncated)" if cut and output.strip() else ""
@@ -116,6 +109,8 @@ class IepileJson:
         for group, (key, value) in enumerate(obj.items()):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return ParseResult(error=f"the value of {key!r} is not a list of strings")
+            if not all(encodable(v) for v in value) or not encodable(key):
+                return ParseResult(error=f"the list of {key!r} holds a lone surrogate escape")
             if key not in names:
                 unknown.append(key)
             label = names.get(key, self.corpus_label(key))

@@ -13,22 +13,13 @@ from collections.abc import Mapping, Sequence
 
 from nerlm.align import AlignStatus, align
 from nerlm.data.model import Example
-from nerlm.formats.base import ParsedEntity, ParseResult
+from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
 
 #: The whole target when the text has no entity.
 NONE_TEXT = "没有找到任何实体"
 
 
-def _encodable(s: str) -> bool:
-    """False when ``s`` holds a lone surrogate (it cannot be placed in UTF-8 text)."""
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-class JsonLines:
+class JsonLines(LabelMapped):
     """The ``json-lines`` output format.
 
     Args:
@@ -39,16 +30,7 @@ class JsonLines:
     name = "json-lines"
 
     def __init__(self, label_map: Mapping[str, str] | None = None) -> None:
-        self.label_map = dict(label_map or {})
-        self._inverse = {v: k for k, v in self.label_map.items()}
-
-    def schema_name(self, label: str) -> str:
-        """The name of corpus label ``label`` in the schema."""
-        return self.label_map.get(label, label)
-
-    def corpus_label(self, name: str) -> str:
-        """The corpus label of schema name ``name`` (inverse of :meth:`schema_name`)."""
-        return self._inverse.get(name, name)
+        super().__init__(label_map)
 
     def render_prompt(self, example: Example, labels: Sequence[str]) -> str:
         """Ask for the entities of ``example`` with types ``labels``, one JSON line each."""
@@ -112,7 +94,7 @@ class JsonLines:
                 return ParseResult(
                     error=f"line {n}: needs string members entity_text and entity_label"
                 )
-            if not _encodable(surface):
+            if not encodable(surface):
                 return ParseResult(error=f"line {n}: entity_text holds a lone surrogate")
             if name not in names and name not in unknown:
                 unknown.append(name)

@@ -8,22 +8,14 @@ entity the target is ``none_text`` (default ``无``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from nerlm.align import AlignStatus, align
 from nerlm.data.model import Example
-from nerlm.formats.base import ParsedEntity, ParseResult
+from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
 
 
-def _encodable(s: str) -> bool:
-    """False when ``s`` holds a lone surrogate (it cannot be placed in UTF-8 text)."""
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-class TypePairs:
+class TypePairs(LabelMapped):
     """The ``type-pairs`` output format.
 
     Args:
@@ -50,19 +42,14 @@ class TypePairs:
             raise ValueError("label_sep, pair_sep and none_text must not be empty")
         if label_sep in pair_sep or pair_sep in label_sep:
             raise ValueError("neither of label_sep and pair_sep may contain the other")
-        self.label_map = dict(label_map or {})
-        self._inverse = {v: k for k, v in self.label_map.items()}
+        super().__init__(label_map)
         self.label_sep = label_sep
         self.pair_sep = pair_sep
         self.none_text = none_text
 
-    def schema_name(self, label: str) -> str:
-        """The name of corpus label ``label`` in the schema."""
-        return self.label_map.get(label, label)
-
-    def corpus_label(self, name: str) -> str:
-        """The corpus label of schema name ``name`` (inverse of :meth:`schema_name`)."""
-        return self._inverse.get(name, name)
+    def grammar_options(self) -> dict[str, Any]:
+        """The separators and the no-entity literal."""
+        return {"label_sep": self.label_sep, "pair_sep": self.pair_sep, "none_text": self.none_text}
 
     def render_prompt(self, example: Example, labels: Sequence[str]) -> str:
         """Ask for the ``type{label_sep}entity`` pairs of ``example`` with types ``labels``."""
@@ -137,7 +124,7 @@ class TypePairs:
             surface = pair[len(name) + len(sep) :]
             if not surface:
                 return ParseResult(error=f"pair {n} ({pair!r}) has an empty entity")
-            if not _encodable(surface):
+            if not encodable(surface):
                 return ParseResult(error=f"pair {n}: the entity holds a lone surrogate")
             items.append((surface, 0))
             owners.append(names.get(name, self.corpus_label(name)))

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from nerlm.align import AlignStatus
 from nerlm.data.model import Entity, Example
-from nerlm.formats.base import ParsedEntity, ParseResult
+from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult
 
 _ESCAPES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
 _SPECIAL = re.compile(r"[<&]")
@@ -29,7 +30,7 @@ def escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class XmlInline:
+class XmlInline(LabelMapped):
     """The ``xml-inline`` output format.
 
     Args:
@@ -43,23 +44,18 @@ class XmlInline:
     def __init__(
         self, label_map: Mapping[str, str] | None = None, inferred: Iterable[str] = ()
     ) -> None:
-        self.label_map = dict(label_map or {})
-        self._inverse = {v: k for k, v in self.label_map.items()}
+        super().__init__(label_map)
         self.inferred = frozenset(inferred)
-
-    def schema_name(self, label: str) -> str:
-        """The name of corpus label ``label`` in the schema (its tag name)."""
-        return self.label_map.get(label, label)
-
-    def corpus_label(self, name: str) -> str:
-        """The corpus label of schema name ``name`` (inverse of :meth:`schema_name`)."""
-        return self._inverse.get(name, name)
 
     def _check_names(self, labels: Sequence[str]) -> None:
         for lab in labels:
             name = self.schema_name(lab)
             if not name or "<" in name or ">" in name or name.startswith("/"):
                 raise ValueError(f"{name!r} cannot be a tag name")
+
+    def grammar_options(self) -> dict[str, Any]:
+        """``inferred``: the schema names of the inferred labels."""
+        return {"inferred": sorted(self.schema_name(lab) for lab in self.inferred)}
 
     def render_prompt(self, example: Example, labels: Sequence[str]) -> str:
         """Ask the model to copy ``example.text`` with the entities of ``labels`` tagged."""

@@ -269,6 +269,60 @@ impl Matcher {
     }
 }
 
+/// Outputs of uniformly random walks over the allowed tokens of `table`: at every step the
+/// next token is drawn uniformly from the mask (end-of-sequence included where allowed).
+/// Returns `(output bytes, terminated)` per walk; a walk that has not ended after
+/// `max_tokens` tokens is returned with `terminated == false`. Deterministic for a seed.
+/// Used to fuzz the formats' parsers against their grammars.
+pub fn random_walks(
+    table: &Arc<TokenTable>,
+    n: usize,
+    seed: u64,
+    max_tokens: usize,
+) -> Vec<(Vec<u8>, bool)> {
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            // splitmix64, seeded per walk so that results do not depend on scheduling
+            let mut x = seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut next = move || {
+                x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            };
+            let mut m = Matcher::new(table.clone());
+            let mut row = vec![0u32; bitmask_words(table.vocab.size())];
+            let mut allowed: Vec<u32> = Vec::new();
+            for _ in 0..max_tokens {
+                if m.fill_bitmask(&mut row).is_err() {
+                    break;
+                }
+                allowed.clear();
+                for (w, &bits) in row.iter().enumerate() {
+                    let mut b = bits;
+                    while b != 0 {
+                        allowed.push(w as u32 * 32 + b.trailing_zeros());
+                        b &= b - 1;
+                    }
+                }
+                if allowed.is_empty() {
+                    break;
+                }
+                let t = allowed[(next() % allowed.len() as u64) as usize];
+                if m.accept_token(t).is_err() {
+                    break;
+                }
+                if m.is_terminated() {
+                    break;
+                }
+            }
+            (m.output().to_vec(), m.is_terminated())
+        })
+        .collect()
+}
+
 /// Fill `bitmask` (`matchers.len()` rows of `words` u32 each, row-major) in parallel.
 ///
 /// # Errors

@@ -373,6 +373,115 @@ impl Vocab {
         Ok(Self::from_parts(kind, bytes, added, eos.to_vec()))
     }
 
+    /// Read a SentencePiece `tokenizer.model` (the serialized `ModelProto`).
+    ///
+    /// Normal pieces map `▁` to a space, `BYTE` pieces (`<0xNN>`) to their byte; control,
+    /// unknown, user-defined and unused pieces are never produced by a grammar.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when the bytes are not a `ModelProto` with pieces.
+    pub fn from_sentencepiece_model(model: &[u8], eos: &[u32]) -> Result<Vocab> {
+        let bad = |what: &str| Error::Tokenizer(format!("not a SentencePiece model: {what}"));
+        fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+            let mut v = 0u64;
+            for shift in (0..64).step_by(7) {
+                let b = *buf.get(*pos)?;
+                *pos += 1;
+                v |= u64::from(b & 0x7F) << shift;
+                if b & 0x80 == 0 {
+                    return Some(v);
+                }
+            }
+            None
+        }
+        /// (field number, wire type, payload for length-delimited fields) of each field.
+        fn fields(buf: &[u8]) -> Option<Vec<(u64, u8, &[u8])>> {
+            let mut pos = 0;
+            let mut out = Vec::new();
+            while pos < buf.len() {
+                let key = varint(buf, &mut pos)?;
+                let (field, wire) = (key >> 3, (key & 7) as u8);
+                match wire {
+                    0 => {
+                        let v = varint(buf, &mut pos)?;
+                        out.push((field, wire, &buf[0..0]));
+                        let _ = v;
+                    }
+                    1 => pos += 8,
+                    2 => {
+                        let n = varint(buf, &mut pos)? as usize;
+                        let end = pos.checked_add(n).filter(|&e| e <= buf.len())?;
+                        out.push((field, wire, &buf[pos..end]));
+                        pos = end;
+                    }
+                    5 => pos += 4,
+                    _ => return None,
+                }
+            }
+            (pos == buf.len()).then_some(out)
+        }
+        let top = fields(model).ok_or_else(|| bad("malformed protobuf"))?;
+        let mut bytes: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut added = HashMap::new();
+        for (field, wire, payload) in top {
+            if field != 1 || wire != 2 {
+                continue;
+            }
+            let mut piece: Option<String> = None;
+            let mut ty = 1u64;
+            let mut pos = 0;
+            while pos < payload.len() {
+                let key = varint(payload, &mut pos).ok_or_else(|| bad("malformed piece"))?;
+                match (key >> 3, key & 7) {
+                    (1, 2) => {
+                        let n = varint(payload, &mut pos).ok_or_else(|| bad("malformed piece"))?
+                            as usize;
+                        let raw = payload
+                            .get(pos..pos + n)
+                            .ok_or_else(|| bad("truncated piece"))?;
+                        piece = Some(
+                            String::from_utf8(raw.to_vec())
+                                .map_err(|_| bad("piece is not UTF-8"))?,
+                        );
+                        pos += n;
+                    }
+                    (3, 0) => {
+                        ty = varint(payload, &mut pos).ok_or_else(|| bad("malformed type"))?
+                    }
+                    (_, 0) => {
+                        varint(payload, &mut pos).ok_or_else(|| bad("malformed piece"))?;
+                    }
+                    (_, 5) => pos += 4,
+                    (_, 1) => pos += 8,
+                    (_, 2) => {
+                        let n = varint(payload, &mut pos).ok_or_else(|| bad("malformed piece"))?
+                            as usize;
+                        pos += n;
+                    }
+                    _ => return Err(bad("unknown wire type")),
+                }
+            }
+            let piece = piece.ok_or_else(|| bad("a piece without text"))?;
+            let id = bytes.len() as u32;
+            match ty {
+                1 | 6 => bytes.push(Some(sentencepiece_bytes(&piece))),
+                _ => {
+                    added.insert(id, piece);
+                    bytes.push(None);
+                }
+            }
+        }
+        if bytes.is_empty() {
+            return Err(bad("no pieces"));
+        }
+        Ok(Self::from_parts(
+            VocabKind::SentencePiece,
+            bytes,
+            added,
+            eos.to_vec(),
+        ))
+    }
+
     /// Build from explicit token bytes (`None` = never allowed). Used by tests and by callers
     /// that already hold the bytes.
     pub fn from_parts(

@@ -96,3 +96,21 @@ fn masks_hold_only_grounded_continuations() {
     }
     assert!(m.accept_token(QWEN_EOS).is_err());
 }
+
+#[test]
+fn sentencepiece_model_with_byte_fallback() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/tokenizers/mistral_spm_v1/tokenizer.model"
+    );
+    let model = std::fs::read(path).expect("mistral tokenizer.model");
+    let v = Vocab::from_sentencepiece_model(&model, &[2]).unwrap();
+    assert_eq!(v.size(), 32_000);
+    assert_eq!(v.kind(), VocabKind::SentencePiece);
+    assert_eq!(v.token_bytes(0), None); // <unk>
+    assert_eq!(v.token_bytes(2), None); // </s>
+                                        // Byte-fallback pieces <0x00>..<0xFF> follow the control tokens.
+    assert_eq!(v.token_bytes(3 + 0xE6), Some(&[0xE6u8][..]));
+    // Some piece is a word with a leading space.
+    assert!((0..32_000).any(|t| v.token_bytes(t).is_some_and(|b| b == b" the")));
+}

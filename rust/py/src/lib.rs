@@ -26,6 +26,24 @@ struct Vocabulary {
 #[pymethods]
 impl Vocabulary {
     #[staticmethod]
+    #[pyo3(signature = (model, eos_token_ids))]
+    fn from_sentencepiece_model(
+        py: Python<'_>,
+        model: &[u8],
+        eos_token_ids: Vec<u32>,
+    ) -> PyResult<Self> {
+        let v = py
+            .detach(|| Vocab::from_sentencepiece_model(model, &eos_token_ids))
+            .map_err(to_py)?;
+        Ok(Vocabulary { inner: Arc::new(v) })
+    }
+
+    #[getter]
+    fn heap_bytes(&self) -> usize {
+        self.inner.heap_bytes()
+    }
+
+    #[staticmethod]
     #[pyo3(signature = (tokenizer_json, eos_token_ids))]
     fn from_tokenizer_json(
         py: Python<'_>,
@@ -90,7 +108,7 @@ struct TokenTable {
 #[pymethods]
 impl TokenTable {
     #[new]
-    #[pyo3(signature = (vocabulary, format, labels, text, *, grounded=true, max_entities_per_label=None, max_entity_chars=None, inferred=Vec::new(), label_sep="_".to_string(), pair_sep="&".to_string(), none_text="无".to_string()))]
+    #[pyo3(signature = (vocabulary, format, labels, text, *, grounded=true, max_entities_per_label=None, max_entity_chars=None, inferred=None, label_sep=None, pair_sep=None, none_text=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -101,20 +119,21 @@ impl TokenTable {
         grounded: bool,
         max_entities_per_label: Option<u16>,
         max_entity_chars: Option<u16>,
-        inferred: Vec<String>,
-        label_sep: String,
-        pair_sep: String,
-        none_text: String,
+        inferred: Option<Vec<String>>,
+        label_sep: Option<String>,
+        pair_sep: Option<String>,
+        none_text: Option<String>,
     ) -> PyResult<Self> {
+        let defaults = TypePairsSpec::default();
         let opts = GrammarOptions {
             grounded,
             max_entities_per_label,
             max_entity_chars,
-            inferred,
+            inferred: inferred.unwrap_or_default(),
             type_pairs: TypePairsSpec {
-                label_sep,
-                pair_sep,
-                none_text,
+                label_sep: label_sep.unwrap_or(defaults.label_sep),
+                pair_sep: pair_sep.unwrap_or(defaults.pair_sep),
+                none_text: none_text.unwrap_or(defaults.none_text),
             },
         };
         let grammar = py
@@ -129,6 +148,21 @@ impl TokenTable {
     #[getter]
     fn format(&self) -> &str {
         &self.format
+    }
+
+    #[pyo3(signature = (n, *, seed=0, max_tokens=512))]
+    fn random_walks<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+        max_tokens: usize,
+    ) -> Vec<(Bound<'py, PyBytes>, bool)> {
+        let t = self.inner.clone();
+        let out = py.detach(|| tables::random_walks(&t, n, seed, max_tokens));
+        out.into_iter()
+            .map(|(b, done)| (PyBytes::new(py, &b), done))
+            .collect()
     }
 
     fn matcher(&self) -> Matcher {
