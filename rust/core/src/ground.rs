@@ -37,6 +37,13 @@ pub const BARRIER: u32 = u32::MAX;
 pub struct SuffixAutomaton {
     offsets: Vec<u32>,
     edges: Vec<(u32, u32)>,
+    /// Per state, the end index (inclusive) of the earliest occurrence of its strings
+    /// (`u32::MAX` for the root).
+    first_end: Vec<u32>,
+    /// Suffix links and whether a state is a clone (for per-state minima over occurrences).
+    link: Vec<u32>,
+    is_clone: Vec<bool>,
+    len: Vec<u32>,
 }
 
 impl SuffixAutomaton {
@@ -48,10 +55,12 @@ impl SuffixAutomaton {
         let mut next: Vec<Edges> = Vec::with_capacity(cap);
         let mut link: Vec<u32> = Vec::with_capacity(cap);
         let mut len: Vec<u32> = Vec::with_capacity(cap);
+        let mut first_end: Vec<u32> = Vec::with_capacity(cap);
         const NONE: u32 = u32::MAX;
         next.push(Edges::new());
         link.push(NONE);
         len.push(0);
+        first_end.push(u32::MAX);
         let mut last = 0usize;
         #[inline]
         fn get(v: &Edges, c: u32) -> Option<u32> {
@@ -69,6 +78,7 @@ impl SuffixAutomaton {
             next.push(Edges::new());
             len.push(len[last] + 1);
             link.push(0);
+            first_end.push(len[last]);
             let mut p = last as u32;
             while p != NONE && get(&next[p as usize], c).is_none() {
                 set(&mut next[p as usize], c, cur as u32);
@@ -84,6 +94,7 @@ impl SuffixAutomaton {
                     next.push(copied);
                     len.push(len[p as usize] + 1);
                     link.push(link[q]);
+                    first_end.push(first_end[q]);
                     while p != NONE && get(&next[p as usize], c) == Some(q as u32) {
                         set(&mut next[p as usize], c, clone as u32);
                         p = link[p as usize];
@@ -102,7 +113,47 @@ impl SuffixAutomaton {
             edges.extend(v.iter().filter(|e| e.0 != BARRIER));
             offsets.push(edges.len() as u32);
         }
-        SuffixAutomaton { offsets, edges }
+        let mut is_clone = vec![false; next.len()];
+        for (i, c) in is_clone.iter_mut().enumerate() {
+            // A clone's earliest end is shared with the state it was cloned from and it is
+            // not the longest string of any prefix: detect clones by their length.
+            *c = i > 0 && first_end[i] != len[i] - 1;
+        }
+        SuffixAutomaton {
+            offsets,
+            edges,
+            first_end,
+            link,
+            is_clone,
+            len,
+        }
+    }
+
+    /// For every state, the minimum of `cost[e]` over the end indices `e` of all occurrences
+    /// of its strings (the root gets the minimum over all `e`). O(states).
+    pub fn min_over_occurrences(&self, cost: &[u32]) -> Vec<u32> {
+        let n = self.first_end.len();
+        let mut best = vec![u32::MAX; n];
+        for i in 1..n {
+            if !self.is_clone[i] {
+                best[i] = cost[self.first_end[i] as usize];
+            }
+        }
+        // Children (by suffix link) before parents: decreasing length.
+        let mut order: Vec<usize> = (1..n).collect();
+        order.sort_unstable_by_key(|&i| std::cmp::Reverse(self.len[i]));
+        for i in order {
+            let p = self.link[i] as usize;
+            best[p] = best[p].min(best[i]);
+        }
+        best
+    }
+
+    /// The end index (inclusive) of the earliest occurrence of `state`'s strings; `None` for
+    /// the root (the empty string).
+    pub fn first_end(&self, state: u32) -> Option<u32> {
+        let e = self.first_end[state as usize];
+        (e != u32::MAX).then_some(e)
     }
 
     /// Build over the bytes of `text` (each byte one unit).
@@ -276,6 +327,9 @@ pub struct GroundedString {
     /// Special index of `'` and `"` (PyRepr), for the quote-choice flags.
     sq: Option<u32>,
     dq: Option<u32>,
+    /// PyRepr liveness, per SAM state: the fewest further characters after which a `'`
+    /// (index 0) or a `"` (index 1) can be written (`u32::MAX`: never).
+    to_quote: [Vec<u32>; 2],
 }
 
 #[inline]
@@ -423,20 +477,57 @@ impl GroundedString {
             Quoting::Plain { stop } => Some(stop as char),
             _ => None,
         };
+        let mut quote_at: Vec<u8> = Vec::new();
         let sam = text.map(|t| {
             let mut units = Vec::with_capacity(t.len());
             for c in t.chars() {
                 if Some(c) == stop_char {
                     units.push(BARRIER);
                 } else if let Some(&k) = index.get(&c) {
+                    quote_at.resize(units.len(), 0);
+                    quote_at.push(match c {
+                        '\'' => 1,
+                        '"' => 2,
+                        _ => 0,
+                    });
                     units.push(256 + k);
                 } else {
                     let mut buf = [0u8; 4];
                     units.extend(c.encode_utf8(&mut buf).bytes().map(u32::from));
                 }
             }
-            SuffixAutomaton::new(&units)
+            quote_at.resize(units.len(), 0);
+            (SuffixAutomaton::new(&units), units)
         });
+        let mut to_quote = [Vec::new(), Vec::new()];
+        let sam = match sam {
+            Some((sam, units)) if quoting == Quoting::PyRepr => {
+                for (qi, q) in [(0usize, 1u8), (1, 2)] {
+                    // cost[e] = characters in (e, next quote q] — what a string whose latest
+                    // character ends at unit e still needs to include that quote.
+                    let n = units.len();
+                    let mut cost = vec![u32::MAX; n];
+                    let mut acc = u32::MAX;
+                    for e in (0..n).rev() {
+                        if e + 1 < n {
+                            let u = units[e + 1];
+                            let starts_char = u >= 256 || !is_continuation(u as u8);
+                            if quote_at[e + 1] == q {
+                                acc = 1;
+                            } else if acc != u32::MAX && starts_char {
+                                acc += 1;
+                            }
+                        }
+                        cost[e] = acc;
+                    }
+                    let mut best = sam.min_over_occurrences(&cost);
+                    best[0] = if quote_at.contains(&q) { 1 } else { u32::MAX };
+                    to_quote[qi] = best;
+                }
+                Some(sam)
+            }
+            other => other.map(|(sam, _)| sam),
+        };
         let tries = [EscTrie::build(&specials, 0), EscTrie::build(&specials, 1)];
         let mut reserved = [[0u64; 4]; 2];
         let mut esc_first = [[0u64; 4]; 2];
@@ -463,6 +554,7 @@ impl GroundedString {
             }
         }
         Ok(GroundedString {
+            to_quote,
             sq: index.get(&'\'').copied(),
             dq: index.get(&'"').copied(),
             quoting,
@@ -496,6 +588,31 @@ impl GroundedString {
         }
     }
 
+    /// Can a string in state `s` still be closed? Only Python literals can get stuck: a
+    /// double-quoted one must contain `'`, a single-quoted one holding `\'` must contain `"`
+    /// (otherwise `repr` would have chosen the other quotes). Grounded strings check that a
+    /// later quote of the needed kind exists after the earliest occurrence of the prefix.
+    #[inline]
+    pub fn is_live(&self, s: StrState) -> bool {
+        if self.quoting != Quoting::PyRepr {
+            return true;
+        }
+        let need = if s.flags & F_MODE != 0 {
+            (s.flags & F_SQ == 0).then_some(0)
+        } else {
+            (s.flags & F_SQ != 0 && s.flags & F_DQ == 0).then_some(1)
+        };
+        let Some(q) = need else { return true };
+        let further = match &self.sam {
+            Some(_) => self.to_quote[q][s.sam as usize],
+            None => 1,
+        };
+        further != u32::MAX
+            && self
+                .max_chars
+                .is_none_or(|m| s.chars as u32 + further <= m as u32)
+    }
+
     /// Is `s` inside an escape sequence?
     #[inline]
     pub fn in_escape(&self, s: StrState) -> bool {
@@ -520,15 +637,6 @@ impl GroundedString {
         self.max_chars.is_none_or(|m| s.chars < m)
     }
 
-    /// Can special `k` be consumed from `s` (ignoring the bytes of its written form)?
-    #[inline]
-    fn special_ok(&self, s: StrState, k: u32) -> bool {
-        match &self.sam {
-            Some(sam) => sam.step(s.sam, 256 + k).is_some(),
-            None => true,
-        }
-    }
-
     /// Consume special `k` (a whole character).
     #[inline]
     fn feed_special(&self, mut s: StrState, k: u32) -> Option<StrState> {
@@ -542,7 +650,7 @@ impl GroundedString {
         if Some(k) == self.dq {
             s.flags |= F_DQ;
         }
-        Some(s)
+        self.is_live(s).then_some(s)
     }
 
     /// Consume raw byte `r`.
@@ -585,7 +693,7 @@ impl GroundedString {
         if let Some(sam) = &self.sam {
             s.sam = sam.step(s.sam, r as u32)?;
         }
-        Some(s)
+        self.is_live(s).then_some(s)
     }
 
     /// Consume output byte `b` as string content. The caller handles the closing byte (the
@@ -623,7 +731,7 @@ impl GroundedString {
         }
         if trie.below[node as usize]
             .iter()
-            .any(|&k| self.special_ok(s, k))
+            .any(|&k| self.feed_special(s, k).is_some())
         {
             Some(StrState { esc: node + 1, ..s })
         } else {

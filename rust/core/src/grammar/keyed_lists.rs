@@ -126,11 +126,10 @@ impl KeyedLists {
 
     fn open(&self, key: u16, n: u16, b: u8) -> Option<KeyedState> {
         let mode = self.quotes.iter().position(|&q| q == Some(b))?;
-        Some(KeyedState::Str {
-            key,
-            n,
-            s: self.strings.start(mode as u8),
-        })
+        let s = self.strings.start(mode as u8);
+        self.strings
+            .is_live(s)
+            .then_some(KeyedState::Str { key, n, s })
     }
 
     /// Consume one byte.
