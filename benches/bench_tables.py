@@ -48,6 +48,8 @@ How each engine expresses grounding (the closest native construct of each):
   non-empty through the ``&`` intersection). Case B: the same state chain as xgrammar but as
   Lark *terminals* (uppercase, non-recursive because positions only grow), so the whole output
   is one lexeme; if that fails to compile, lowercase rules are used instead (noted in the row).
+  The parser limits are raised 100x (``LLGUIDANCE_LIMITS``) and workers get a 1 GiB stack:
+  with the defaults the 3,821-character cases fail (see the constants' comments).
 * outlines-core: a regex for ``Index(regex, Vocabulary)``; the vocabulary is built from the
   tokenizer.json byte-level pieces as exact bytes (no decoded strings, so no U+FFFD). Case A:
   each string is the alternation over start positions of nested optional groups, ``c_i(?:c_{i+1}
@@ -114,6 +116,14 @@ CASE_CAP_S = 120.0
 OUTLINES_INDEX_LIMIT_S = 60.0
 PREP_LIMIT_S = 600.0
 OUTLINES_REGEX_GUARD = 64 << 20
+
+#: llguidance parser limits, 100x its defaults: with the defaults the 3,821-character case A
+#: stops at the first string ("lexer error: too many expressions constructed", step fuel) and
+#: case B's terminal chain is refused ("initial lexer configuration (grammar) too big").
+LLGUIDANCE_LIMITS = {"initial_lexer_fuel": 100_000_000, "step_lexer_fuel": 20_000_000}
+#: Stack for the worker processes (all engines): llguidance compiles case B's 3,821-deep
+#: terminal chain recursively and overflows the default 8 MiB stack (SIGSEGV).
+WORKER_STACK_KIB = 1 << 20
 
 PEER_PYTHON = Path(os.environ.get("NERLM_BENCH_PEER_PYTHON", "/work/benchvenv/bin/python"))
 NERLM_PYTHON = Path(os.environ.get("NERLM_BENCH_NERLM_PYTHON", str(ROOT / ".venv/bin/python")))
@@ -258,6 +268,14 @@ class Engine:
     def is_accepting(self, matcher: Any) -> bool:
         raise NotImplementedError
 
+    def last_error(self, matcher: Any) -> str:
+        """Why the last step failed, where the engine says."""
+        return ""
+
+    def settings(self) -> str:
+        """Non-default settings this harness uses for the engine."""
+        return ""
+
 
 class NerlmEngine(Engine):
     name = "nerlm"
@@ -370,6 +388,9 @@ class XGrammarEngine(Engine):
             self.info, max_threads=os.cpu_count() or 1, cache_enabled=False
         )
 
+    def settings(self) -> str:
+        return f"GrammarCompiler(max_threads={os.cpu_count()}, cache_enabled=False)"
+
     def compile(self, case: str, text: str) -> Any:
         compiled = self.compiler.compile_grammar(xgrammar_ebnf(case, text))
         return self.xgr.GrammarMatcher(compiled)
@@ -436,10 +457,12 @@ class LLGuidanceEngine(Engine):
         self.tok = self.llg.hf.from_tokenizer(tok, n_vocab=VOCAB_SIZE, eos_token=EOS_ID)
 
     def compile(self, case: str, text: str) -> Any:
-        m = self.llg.LLMatcher(self.tok, llguidance_lark(case, text), log_level=0)
+        limits = self.llg.LLParserLimits(**LLGUIDANCE_LIMITS)
+        m = self.llg.LLMatcher(self.tok, llguidance_lark(case, text), log_level=0, limits=limits)
         if m.is_error() and case == "B":
             first = m.get_error().splitlines()[0][:120]
-            m = self.llg.LLMatcher(self.tok, llguidance_lark(case, text, False), log_level=0)
+            rules = llguidance_lark(case, text, False)
+            m = self.llg.LLMatcher(self.tok, rules, log_level=0, limits=limits)
             self.note = f"terminal chain failed ({first}); used Lark rules"
         if m.is_error():
             raise RuntimeError(m.get_error()[:500])
@@ -457,6 +480,15 @@ class LLGuidanceEngine(Engine):
 
     def is_accepting(self, matcher: Any) -> bool:
         return bool(matcher.is_accepting())
+
+    def last_error(self, matcher: Any) -> str:
+        lines = matcher.get_error().splitlines()
+        return lines[0][:200] if lines else ""
+
+    def settings(self) -> str:
+        return (
+            "LLParserLimits(" + ", ".join(f"{k}={v:,}" for k, v in LLGUIDANCE_LIMITS.items()) + ")"
+        )
 
 
 def byte_level_decoder() -> dict[str, int]:
@@ -632,6 +664,7 @@ def worker(job: dict[str, Any]) -> None:
         if not engine.advance(matcher, tid):
             rejected_at = i
             break
+    error = engine.last_error(matcher) if rejected_at is not None else ""
     gc.enable()
     wall_s = time.perf_counter() - start
     us = sorted(x / 1e3 for x in times_ns)
@@ -639,12 +672,13 @@ def worker(job: dict[str, Any]) -> None:
     if capped:
         status = f"capped at {cap:.0f} s after {len(times_ns)}/{len(trace)} tokens"
     elif rejected_at is not None:
-        status = f"gold token {rejected_at} rejected"
+        status = f"gold token {rejected_at} rejected" + (f" ({error})" if error else "")
     note = getattr(engine, "note", "")
     emit(
         "result",
         status=status,
         note=note,
+        settings=engine.settings(),
         setup_ms=setup_s * 1e3,
         wall_s=wall_s,
         steps=len(times_ns),
@@ -660,6 +694,7 @@ def worker(job: dict[str, Any]) -> None:
             "p99": percentile(us, 0.99),
             "max": us[-1],
             "mean": sum(us) / len(us),
+            "first": times_ns[0] / 1e3,
         }
         if us
         else None,
@@ -676,8 +711,10 @@ def run_job(job: dict[str, Any], python: Path) -> dict[str, Any]:
     if not python.exists():
         row["status"] = f"error: no Python at {python}"
         return row
+    # A shell raises the soft stack limit before exec'ing the worker (see WORKER_STACK_KIB).
+    shell = f'ulimit -s {WORKER_STACK_KIB} 2>/dev/null; exec "$0" "$@"'
     proc = subprocess.Popen(
-        [str(python), __file__, "--worker"],
+        ["/bin/sh", "-c", shell, str(python), __file__, "--worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -715,7 +752,7 @@ def run_job(job: dict[str, Any], python: Path) -> dict[str, Any]:
             proc.kill()
             proc.wait()
             limit = (deadline - case_start) if case_start is not None else PREP_LIMIT_S
-            row["status"] = f"timeout (> {limit:.0f} s in {stage})"
+            row["status"] = f"timeout ({stage} still running after {limit:.0f} s)"
             row["exceeded_cap"] = True
             row["wall_s"] = time.monotonic() - (case_start or deadline - PREP_LIMIT_S)
             return row
@@ -814,6 +851,15 @@ def print_report(rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str, Any
             )
             + " |"
         )
+    print()
+    settings = {r["engine"]: r["settings"] for r in rows if r.get("settings")}
+    for engine, text in settings.items():
+        print(f"- {engine}: {text}")
+    print(
+        f"- every worker runs with a {WORKER_STACK_KIB >> 10} MiB stack limit; a case is capped "
+        f"at {CASE_CAP_S:.0f} s (killed 15 s later if still in setup), outlines-core's Index "
+        f"at {OUTLINES_INDEX_LIMIT_S:.0f} s; mask times are per fill, first fill included"
+    )
     print()
     print("nerlm vs the fastest peer (setup = per-request grammar build; mask = p50 fill):")
     print()

@@ -89,7 +89,9 @@ class TypePairs(LabelMapped):
     def parse(self, output: str, text: str, labels: Sequence[str]) -> ParseResult:
         """Split ``output`` into pairs and place their entities in ``text``.
 
-        Surrounding whitespace is stripped; the rest equal to ``none_text`` means no entity.
+        An output equal to ``none_text`` (ignoring surrounding whitespace) means no entity;
+        otherwise the output is split as written (entities may begin or end with whitespace
+        when the text has it).
         Each pair must start with a schema name followed by ``label_sep`` (the longest such
         name wins); failing that it is split at its first ``label_sep`` and the prefix is
         reported in ``unknown_labels``. An empty output, an empty pair, or a pair without
@@ -97,10 +99,9 @@ class TypePairs(LabelMapped):
         ``error`` set and no entities. All entities are placed as one group, in output order;
         labels in the result are corpus labels.
         """
-        stripped = output.strip()
-        if stripped == self.none_text:
+        if output.strip() == self.none_text:
             return ParseResult()
-        if not stripped:
+        if not output.strip():
             return ParseResult(error="empty output")
         names = {self.schema_name(lab): lab for lab in labels}
         by_length = sorted(names, key=len, reverse=True)
@@ -108,7 +109,7 @@ class TypePairs(LabelMapped):
         items: list[tuple[str, int]] = []
         owners: list[str] = []
         unknown: list[str] = []
-        for n, pair in enumerate(stripped.split(self.pair_sep), 1):
+        for n, pair in enumerate(output.split(self.pair_sep), 1):
             if not pair:
                 return ParseResult(error=f"pair {n} is empty")
             name = next((m for m in by_length if pair.startswith(m + sep)), None)

@@ -275,7 +275,14 @@ impl Vocab {
         let model = root
             .get("model")
             .ok_or_else(|| Error::Tokenizer("tokenizer.json has no `model`".into()))?;
-        let mtype = model.get("type").and_then(Value::as_str).unwrap_or("");
+        // Older files omit `type`: infer it from the model's members.
+        let mtype = match model.get("type").and_then(Value::as_str) {
+            Some(t) => t,
+            None if model.get("continuing_subword_prefix").is_some() => "WordPiece",
+            None if model.get("merges").is_some() => "BPE",
+            None if model.get("vocab").is_some_and(Value::is_array) => "Unigram",
+            None => "",
+        };
         let mut pieces: Vec<(String, u32)> = Vec::new();
         match mtype {
             "BPE" | "WordPiece" | "WordLevel" => {

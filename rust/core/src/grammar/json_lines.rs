@@ -122,7 +122,7 @@ impl JsonLines {
                 if b == b'"' && !self.strings.in_escape(s) {
                     return self.strings.can_close(s).then_some(Lit {
                         mid: true,
-                        pos: 1,
+                        pos: 0,
                         n,
                     });
                 }

@@ -88,6 +88,9 @@ impl LitTrie {
             terminal: vec![None],
         };
         for (i, s) in strings.iter().enumerate() {
+            if s.is_empty() {
+                continue; // an empty string is never matched (used as a placeholder)
+            }
             let mut node = 0usize;
             for &b in s {
                 node = match t.children[node].iter().find(|e| e.0 == b) {

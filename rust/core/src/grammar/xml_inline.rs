@@ -16,8 +16,10 @@ use crate::text::is_continuation;
 #[derive(Debug, Clone)]
 pub struct XmlInline {
     text: Vec<u8>,
-    /// Tag names followed by `>`; terminal = label index.
+    /// Tag names followed by `>`; terminal = label index. `tail_tags` holds only the
+    /// inferred labels: at the end of the input no real element can open.
     tags: LitTrie,
+    tail_tags: LitTrie,
     /// `/Name>` per label.
     closers: Vec<Vec<u8>>,
     inferred: Vec<bool>,
@@ -98,9 +100,22 @@ impl XmlInline {
             .iter()
             .map(|l| format!("{l}>").into_bytes())
             .collect();
+        // Keep label indices: non-inferred labels get an empty form, which never matches.
+        let tail: Vec<Vec<u8>> = labels
+            .iter()
+            .zip(&forms)
+            .map(|(l, f)| {
+                if inferred.contains(l) {
+                    f.clone()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
         Ok(XmlInline {
             text: text.as_bytes().to_vec(),
             tags: LitTrie::new(&forms),
+            tail_tags: LitTrie::new(&tail),
             closers: labels
                 .iter()
                 .map(|l| format!("/{l}>").into_bytes())
@@ -156,13 +171,21 @@ impl XmlInline {
                     if self.max_entities.is_some_and(|m| n as u32 >= m) {
                         return None;
                     }
+                    if p as usize == self.text.len() && !self.inferred.iter().any(|&x| x) {
+                        return None;
+                    }
                     return Some(Open { node: 0, p, n });
                 }
                 self.copy(p, e, b).map(|(p, e)| Out { p, e, n })
             }
             Open { node, p, n } => {
-                let next = self.tags.child(node, b)?;
-                match self.tags.terminal(next) {
+                let tags = if p as usize == self.text.len() {
+                    &self.tail_tags
+                } else {
+                    &self.tags
+                };
+                let next = tags.child(node, b)?;
+                match tags.terminal(next) {
                     Some(label) if self.inferred[label as usize] => Some(Free {
                         label,
                         s: self.free.start(0),
