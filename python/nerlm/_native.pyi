@@ -174,6 +174,12 @@ class Matcher:
         """The bytes generated so far."""
     def forced_bytes(self) -> bytes:
         """The bytes the format forces from here (each the only one allowed), maybe empty."""
+    def forced_tokens(self) -> list[int]:
+        """The forced bytes as tokens (greedy longest match), each allowed in turn.
+
+        Jump-forward decoding appends them without sampling; a tail of forced bytes that no
+        token spells exactly is left to sampling.
+        """
     def copy(self) -> Matcher:
         """An independent copy (cheap: the table is shared)."""
     def __copy__(self) -> Matcher: ...

@@ -252,6 +252,27 @@ impl Matcher {
         &self.output
     }
 
+    /// The forced bytes as tokens (greedy longest match over the vocabulary): every token is
+    /// allowed in turn, and their bytes are a prefix of [`Matcher::forced_bytes`]. A tail that
+    /// no token spells exactly is left to sampling. Jump-forward decoding appends these tokens
+    /// in one forward pass.
+    pub fn forced_tokens(&self) -> Vec<u32> {
+        let bytes = self.forced_bytes();
+        let trie = self.table.vocab.trie();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            match trie.longest_prefix(&bytes[at..]) {
+                Some((t, n)) => {
+                    out.push(t);
+                    at += n;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
     /// The bytes the grammar forces from here (possibly empty): each is the only byte allowed
     /// in its state. Jump-forward decoding appends them without sampling.
     pub fn forced_bytes(&self) -> Vec<u8> {

@@ -175,6 +175,37 @@ impl Trie {
         visited
     }
 
+    /// The longest token whose bytes are a prefix of `bytes`: `(token, length)`.
+    pub fn longest_prefix(&self, bytes: &[u8]) -> Option<(u32, usize)> {
+        let mut best = None;
+        let mut i = 1usize; // first child of the root
+        let mut depth = 0usize;
+        while depth < bytes.len() && i < self.nodes.len() {
+            // Scan the children of the current node for bytes[depth].
+            let parent_end = if depth == 0 {
+                self.nodes.len()
+            } else {
+                self.nodes[i - 1].end as usize
+            };
+            let mut c = i;
+            let mut found = None;
+            while c < parent_end && self.nodes[c].depth as usize == depth + 1 {
+                if self.nodes[c].byte == bytes[depth] {
+                    found = Some(c);
+                    break;
+                }
+                c = self.nodes[c].end as usize;
+            }
+            let Some(c) = found else { break };
+            depth += 1;
+            if self.nodes[c].token != NO_TOKEN {
+                best = Some((self.nodes[c].token, depth));
+            }
+            i = c + 1;
+        }
+        best
+    }
+
     /// Number of nodes, root included.
     pub fn len(&self) -> usize {
         self.nodes.len()
@@ -645,6 +676,15 @@ mod tests {
         );
         got.sort();
         assert_eq!(got, vec![0]);
+    }
+
+    #[test]
+    fn longest_prefix() {
+        let v = toy();
+        assert_eq!(v.trie().longest_prefix(b"abcd"), Some((2, 3)));
+        assert_eq!(v.trie().longest_prefix(b"abx").map(|x| x.1), Some(2));
+        assert_eq!(v.trie().longest_prefix(b"ca"), Some((6, 1)));
+        assert_eq!(v.trie().longest_prefix(b"x"), None);
     }
 
     #[test]

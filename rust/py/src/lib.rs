@@ -240,6 +240,10 @@ impl Matcher {
         PyBytes::new(py, &self.inner.forced_bytes())
     }
 
+    fn forced_tokens(&self) -> Vec<u32> {
+        self.inner.forced_tokens()
+    }
+
     fn copy(&self) -> Matcher {
         Matcher {
             inner: self.inner.clone(),
