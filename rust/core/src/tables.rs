@@ -23,7 +23,7 @@ pub struct TokenTable {
     vocab: Arc<Vocab>,
     grammar: Grammar,
     /// Inner masks of string states (tokens wholly inside an entity string), by state.
-    inner: Mutex<HashMap<StrState, Arc<Vec<u32>>>>,
+    inner: Mutex<HashMap<StrState, Arc<(Vec<u32>, usize)>>>,
 }
 
 /// A position in a [`TokenTable`]: the grammar state plus whether an end-of-sequence token has
@@ -71,13 +71,16 @@ impl TokenTable {
         row.fill(0);
         let limit = row.len() * 32;
         let g = &self.grammar;
+        let mut count = 0usize;
         match g.string_state(s) {
             Some((strings, inner, close)) if strings.cacheable(inner) => {
                 // mask = tokens wholly inside the string (cached per string state)
                 //      ∪ tokens that contain the closing byte, checked one by one.
-                let words = self.inner_mask(strings, inner);
+                let cached = self.inner_mask(strings, inner);
+                let (words, ones) = (&cached.0, cached.1);
                 let n = words.len().min(row.len());
                 row[..n].copy_from_slice(&words[..n]);
+                count += ones;
                 let mut first = [0u64; 4];
                 let all = !g.candidate_bytes(s, &mut first);
                 for &t in self.vocab.tokens_containing(close) {
@@ -90,6 +93,7 @@ impl TokenTable {
                         }
                         if g.step_bytes(s, bytes).is_some() {
                             row[w] |= 1 << bit;
+                            count += 1;
                         }
                     }
                 }
@@ -102,6 +106,7 @@ impl TokenTable {
                     |t| {
                         if (t as usize) < limit {
                             row[t as usize / 32] |= 1 << (t % 32);
+                            count += 1;
                         }
                     },
                 );
@@ -109,16 +114,17 @@ impl TokenTable {
         }
         if g.is_accepting(s) {
             for &e in self.vocab.eos() {
-                if (e as usize) < limit {
+                if (e as usize) < limit && row[e as usize / 32] >> (e % 32) & 1 == 0 {
                     row[e as usize / 32] |= 1 << (e % 32);
+                    count += 1;
                 }
             }
         }
-        Ok(row.iter().map(|w| w.count_ones() as usize).sum())
+        Ok(count)
     }
 
     /// The tokens wholly inside a string from string state `inner`, computed once per state.
-    fn inner_mask(&self, strings: &GroundedString, inner: StrState) -> Arc<Vec<u32>> {
+    fn inner_mask(&self, strings: &GroundedString, inner: StrState) -> Arc<(Vec<u32>, usize)> {
         if let Some(w) = self.inner.lock().ok().and_then(|m| m.get(&inner).cloned()) {
             return w;
         }
@@ -129,7 +135,8 @@ impl TokenTable {
             |st, out| strings.candidate_bytes(st, out),
             |t| w[t as usize / 32] |= 1 << (t % 32),
         );
-        let w = Arc::new(w);
+        let ones = w.iter().map(|x| x.count_ones() as usize).sum();
+        let w = Arc::new((w, ones));
         if let Ok(mut m) = self.inner.lock() {
             m.insert(inner, w.clone());
         }

@@ -301,56 +301,75 @@ impl Vocab {
     /// [`Error::Tokenizer`] when the JSON is not a tokenizer of a supported model type
     /// (BPE, Unigram, WordPiece).
     pub fn from_tokenizer_json(json: &str, eos: &[u32]) -> Result<Vocab> {
-        let root: Value = serde_json::from_str(json)
-            .map_err(|e| Error::Tokenizer(format!("tokenizer.json is not JSON: {e}")))?;
-        let model = root
-            .get("model")
-            .ok_or_else(|| Error::Tokenizer("tokenizer.json has no `model`".into()))?;
+        use serde::Deserialize;
+        use serde_json::value::RawValue;
+        use std::borrow::Cow;
+        // Read only what is needed, borrowing strings from the input where possible; the
+        // merges (half of the file for BPE) are skipped without being materialised.
+        #[derive(Deserialize)]
+        struct File<'a> {
+            #[serde(borrow)]
+            model: Model<'a>,
+            #[serde(default, borrow)]
+            added_tokens: Vec<Added<'a>>,
+            #[serde(default)]
+            decoder: Value,
+            #[serde(default)]
+            pre_tokenizer: Value,
+        }
+        #[derive(Deserialize)]
+        struct Model<'a> {
+            #[serde(rename = "type", default, borrow)]
+            ty: Option<Cow<'a, str>>,
+            #[serde(default, borrow)]
+            vocab: Option<&'a RawValue>,
+            #[serde(default)]
+            merges: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            continuing_subword_prefix: Option<serde::de::IgnoredAny>,
+        }
+        #[derive(Deserialize)]
+        struct Added<'a> {
+            id: u32,
+            #[serde(borrow)]
+            content: Cow<'a, str>,
+        }
+        let file: File<'_> = serde_json::from_str(json)
+            .map_err(|e| Error::Tokenizer(format!("not a tokenizer.json: {e}")))?;
+        let model = &file.model;
+        let vocab_raw = model.vocab.map(RawValue::get).unwrap_or("");
         // Older files omit `type`: infer it from the model's members.
-        let mtype = match model.get("type").and_then(Value::as_str) {
+        let mtype: &str = match &model.ty {
             Some(t) => t,
-            None if model.get("continuing_subword_prefix").is_some() => "WordPiece",
-            None if model.get("merges").is_some() => "BPE",
-            None if model.get("vocab").is_some_and(Value::is_array) => "Unigram",
+            None if model.continuing_subword_prefix.is_some() => "WordPiece",
+            None if model.merges.is_some() => "BPE",
+            None if vocab_raw.trim_start().starts_with('[') => "Unigram",
             None => "",
         };
-        let mut pieces: Vec<(String, u32)> = Vec::new();
+        let mut pieces: Vec<(Cow<'_, str>, u32)> = Vec::new();
         match mtype {
             "BPE" | "WordPiece" | "WordLevel" => {
-                let vocab = model
-                    .get("vocab")
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| Error::Tokenizer(format!("{mtype} model has no vocab")))?;
-                for (k, v) in vocab {
-                    let id = v.as_u64().ok_or_else(|| {
-                        Error::Tokenizer(format!("vocab id of {k:?} is not an integer"))
-                    })?;
-                    pieces.push((k.clone(), id as u32));
-                }
+                let map: HashMap<Cow<'_, str>, u32> = serde_json::from_str(vocab_raw)
+                    .map_err(|e| Error::Tokenizer(format!("{mtype} model vocab: {e}")))?;
+                pieces.extend(map);
             }
             "Unigram" => {
-                let vocab = model
-                    .get("vocab")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| Error::Tokenizer("Unigram model has no vocab".into()))?;
-                for (i, e) in vocab.iter().enumerate() {
-                    let p = e.get(0).and_then(Value::as_str).ok_or_else(|| {
-                        Error::Tokenizer(format!("Unigram vocab entry {i} is malformed"))
-                    })?;
-                    pieces.push((p.to_string(), i as u32));
-                }
+                let list: Vec<(Cow<'_, str>, f64)> = serde_json::from_str(vocab_raw)
+                    .map_err(|e| Error::Tokenizer(format!("Unigram model vocab: {e}")))?;
+                pieces.extend(
+                    list.into_iter()
+                        .enumerate()
+                        .map(|(i, (p, _))| (p, i as u32)),
+                );
             }
-            other => {
-                return Err(Error::Tokenizer(format!(
+            other => return Err(Error::Tokenizer(format!(
                 "unsupported tokenizer model type {other:?} (expected BPE, Unigram or WordPiece)"
-            )))
-            }
+            ))),
         }
-        let byte_level = has_component(root.get("decoder").unwrap_or(&Value::Null), "ByteLevel")
-            || has_component(
-                root.get("pre_tokenizer").unwrap_or(&Value::Null),
-                "ByteLevel",
-            );
+        let root_decoder = &file.decoder;
+        let root_pre = &file.pre_tokenizer;
+        let byte_level =
+            has_component(root_decoder, "ByteLevel") || has_component(root_pre, "ByteLevel");
         let kind = if byte_level {
             VocabKind::ByteLevel
         } else if mtype == "WordPiece" {
@@ -358,17 +377,11 @@ impl Vocab {
         } else {
             VocabKind::SentencePiece
         };
-        let mut added = HashMap::new();
-        if let Some(arr) = root.get("added_tokens").and_then(Value::as_array) {
-            for t in arr {
-                if let (Some(id), Some(content)) = (
-                    t.get("id").and_then(Value::as_u64),
-                    t.get("content").and_then(Value::as_str),
-                ) {
-                    added.insert(id as u32, content.to_string());
-                }
-            }
-        }
+        let added: HashMap<u32, String> = file
+            .added_tokens
+            .iter()
+            .map(|t| (t.id, t.content.to_string()))
+            .collect();
         let size = pieces
             .iter()
             .map(|(_, id)| *id as usize + 1)
@@ -401,7 +414,7 @@ impl Vocab {
                 VocabKind::SentencePiece => sentencepiece_bytes(&piece),
                 VocabKind::WordPiece => match piece.strip_prefix("##") {
                     Some(rest) => rest.as_bytes().to_vec(),
-                    None => piece.into_bytes(),
+                    None => piece.as_bytes().to_vec(),
                 },
             };
             if !b.is_empty() {
@@ -543,7 +556,7 @@ impl Vocab {
             }
             offsets.push(data.len() as u32);
         }
-        Vocab {
+        let v = Vocab {
             kind,
             offsets,
             data,
@@ -551,7 +564,12 @@ impl Vocab {
             eos,
             trie,
             containing: Box::new(std::array::from_fn(|_| OnceLock::new())),
+        };
+        // The bytes that end strings in the formats: prepared now, not on the first mask.
+        for b in [b'"', b'\'', b'<', b'&'] {
+            v.tokens_containing(b);
         }
+        v
     }
 
     /// Number of token ids (one past the largest id).

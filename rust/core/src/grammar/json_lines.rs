@@ -4,7 +4,7 @@
 //! `没有找到任何实体` when there is none. Labels come from the schema, in any order.
 
 use crate::error::Result;
-use crate::grammar::{check_labels, GrammarOptions, LitTrie};
+use crate::grammar::{add_byte, check_labels, GrammarOptions, LitTrie};
 use crate::ground::{json_escape, GroundedString, Quoting, StrState};
 
 /// The literal written when there is no entity.
@@ -159,15 +159,24 @@ impl JsonLines {
 
     /// A superset of the bytes allowed in `s` (bitset); `false` when it would be most bytes.
     pub fn candidate_bytes(&self, s: JsonLinesState, out: &mut [u64; 4]) -> bool {
+        use JsonLinesState::*;
         match s {
-            JsonLinesState::Str { s, .. } => {
+            Start => {
+                add_byte(out, HEAD[0]);
+                add_byte(out, NONE_TEXT.as_bytes()[0]);
+            }
+            NoneLit { pos } => add_byte(out, NONE_TEXT.as_bytes()[pos as usize]),
+            Lit { mid, pos, .. } => add_byte(out, if mid { MID } else { HEAD }[pos as usize]),
+            Str { s, .. } => {
                 if !self.strings.candidate_bytes(s, out) {
                     return false;
                 }
-                out[0] |= 1 << b'"';
-                true
+                add_byte(out, b'"');
             }
-            _ => false,
+            Label { node, .. } => self.labels.add_children(node, out),
+            LineEnd { .. } => add_byte(out, b'\n'),
+            NoneDone => {}
         }
+        true
     }
 }

@@ -8,7 +8,7 @@
 //!   `属于{label}类实体有?` in schema order, strings quoted as `repr(str)` quotes them.
 
 use crate::error::Result;
-use crate::grammar::{check_labels, GrammarOptions};
+use crate::grammar::{add_byte, check_labels, GrammarOptions};
 use crate::ground::{json_escape, py_repr, GroundedString, Quoting, StrState};
 
 /// A compiled keyed-lists grammar for one request.
@@ -184,18 +184,32 @@ impl KeyedLists {
 
     /// A superset of the bytes allowed in `s` (bitset); `false` when it would be most bytes.
     pub fn candidate_bytes(&self, s: KeyedState, out: &mut [u64; 4]) -> bool {
+        use KeyedState::*;
+        let quotes =
+            |out: &mut [u64; 4]| self.quotes.iter().flatten().for_each(|&q| add_byte(out, q));
         match s {
-            KeyedState::Str { s, .. } => {
+            Lit { seg, pos } => add_byte(out, self.segs[seg as usize][pos as usize]),
+            ListStart { .. } => {
+                add_byte(out, b']');
+                quotes(out);
+            }
+            Str { s, .. } => {
                 if !self.strings.candidate_bytes(s, out) {
                     return false;
                 }
                 if let Some(q) = self.quotes[(s.flags & 1) as usize] {
-                    out[(q >> 6) as usize] |= 1 << (q & 63);
+                    add_byte(out, q);
                 }
-                true
             }
-            _ => false,
+            AfterStr { .. } => {
+                add_byte(out, b',');
+                add_byte(out, b']');
+            }
+            Comma { .. } => add_byte(out, b' '),
+            Space { .. } => quotes(out),
+            Done => {}
         }
+        true
     }
 
     /// The string automaton, a string state and the byte that closes it.

@@ -51,6 +51,12 @@ pub struct GrammarOptions {
     pub type_pairs: TypePairsSpec,
 }
 
+/// Add byte `b` to a 256-bit set.
+#[inline]
+pub(crate) fn add_byte(set: &mut [u64; 4], b: u8) {
+    set[(b >> 6) as usize] |= 1 << (b & 63);
+}
+
 /// Check a schema: non-empty, distinct labels, fewer than 65,535 of them.
 pub(crate) fn check_labels(labels: &[String]) -> Result<()> {
     if labels.len() >= u16::MAX as usize {
@@ -116,6 +122,14 @@ impl LitTrie {
             .iter()
             .find(|e| e.0 == b)
             .map(|e| e.1)
+    }
+
+    /// Add the bytes of `node`'s children to a 256-bit set.
+    #[inline]
+    pub fn add_children(&self, node: u16, set: &mut [u64; 4]) {
+        for &(b, _) in &self.children[node as usize] {
+            add_byte(set, b);
+        }
     }
 
     /// The string that ends at `node`, if any.

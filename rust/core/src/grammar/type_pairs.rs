@@ -4,7 +4,7 @@
 //! character of the pair separator, which must be ASCII, so that a pair always ends there.
 
 use crate::error::{Error, Result};
-use crate::grammar::{check_labels, GrammarOptions, LitTrie};
+use crate::grammar::{add_byte, check_labels, GrammarOptions, LitTrie};
 use crate::ground::{GroundedString, Quoting, StrState};
 
 /// Separators and the no-entity literal of `type-pairs`.
@@ -200,15 +200,15 @@ impl TypePairs {
     /// A superset of the bytes allowed in `s` (bitset); `false` when it would be most bytes.
     pub fn candidate_bytes(&self, s: TypePairsState, out: &mut [u64; 4]) -> bool {
         match s {
+            TypePairsState::Label { node, first, .. } => self.trie(first).add_children(node, out),
+            TypePairsState::Sep { pos, .. } => add_byte(out, self.pair_sep[pos as usize]),
             TypePairsState::Str { s, .. } => {
                 if !self.strings.candidate_bytes(s, out) {
                     return false;
                 }
-                let b = self.pair_sep[0];
-                out[(b >> 6) as usize] |= 1 << (b & 63);
-                true
+                add_byte(out, self.pair_sep[0]);
             }
-            _ => false,
         }
+        true
     }
 }

@@ -8,7 +8,7 @@
 //! precomputation beyond the label trie.
 
 use crate::error::{Error, Result};
-use crate::grammar::{check_labels, GrammarOptions, LitTrie};
+use crate::grammar::{add_byte, check_labels, GrammarOptions, LitTrie};
 use crate::ground::{GroundedString, Quoting, StrState};
 use crate::text::is_continuation;
 
@@ -270,16 +270,31 @@ impl XmlInline {
 
     /// A superset of the bytes allowed in `s` (bitset); `false` when it would be most bytes.
     pub fn candidate_bytes(&self, s: XmlState, out: &mut [u64; 4]) -> bool {
-        let mut add = |b: u8| out[(b >> 6) as usize] |= 1 << (b & 63);
         match s {
             XmlState::Out { p, e, .. } | XmlState::In { p, e, .. } => {
-                add(b'<');
+                add_byte(out, b'<');
                 if let Some(&raw) = self.text.get(p as usize) {
-                    add(written(raw).map_or(raw, |f| f[e as usize]));
+                    add_byte(out, written(raw).map_or(raw, |f| f[e as usize]));
                 }
-                true
             }
-            _ => false,
+            XmlState::Open { node, p, .. } => {
+                let tags = if p as usize == self.text.len() {
+                    &self.tail_tags
+                } else {
+                    &self.tags
+                };
+                tags.add_children(node, out);
+            }
+            XmlState::Close { label, pos, .. } => {
+                add_byte(out, self.closers[label as usize][pos as usize - 1])
+            }
+            XmlState::Free { s, .. } => {
+                if !self.free.candidate_bytes(s, out) {
+                    return false;
+                }
+                add_byte(out, b'<');
+            }
         }
+        true
     }
 }
