@@ -37,6 +37,8 @@ pub const BARRIER: u32 = u32::MAX;
 pub struct SuffixAutomaton {
     offsets: Vec<u32>,
     edges: Vec<(u32, u32)>,
+    /// The root's transitions, dense by unit (`u32::MAX`: none).
+    root: Vec<u32>,
     /// Per state, the end index (inclusive) of the earliest occurrence of its strings
     /// (`u32::MAX` for the root).
     first_end: Vec<u32>,
@@ -49,8 +51,18 @@ pub struct SuffixAutomaton {
 impl SuffixAutomaton {
     /// Build the automaton of all substrings of `units`.
     pub fn new(units: &[u32]) -> SuffixAutomaton {
-        // Most states have one or two transitions: keep them inline (no allocation).
+        // Most states have one or two transitions: keep them inline (no allocation). The
+        // root has one per distinct unit: keep it dense, indexed by unit.
         type Edges = SmallVec<[(u32, u32); 2]>;
+        let max_unit = units
+            .iter()
+            .copied()
+            .filter(|&u| u != BARRIER)
+            .max()
+            .unwrap_or(0);
+        let barrier = max_unit + 1;
+        let dense = |u: u32| if u == BARRIER { barrier } else { u } as usize;
+        let mut root = vec![u32::MAX; barrier as usize + 1];
         let cap = 2 * units.len() + 2;
         let mut next: Vec<Edges> = Vec::with_capacity(cap);
         let mut link: Vec<u32> = Vec::with_capacity(cap);
@@ -63,29 +75,38 @@ impl SuffixAutomaton {
         first_end.push(u32::MAX);
         let mut last = 0usize;
         #[inline]
-        fn get(v: &Edges, c: u32) -> Option<u32> {
-            v.iter().find(|e| e.0 == c).map(|e| e.1)
+        fn get(next: &[Edges], root: &[u32], p: usize, c: u32, dc: usize) -> Option<u32> {
+            if p == 0 {
+                let t = root[dc];
+                return (t != u32::MAX).then_some(t);
+            }
+            next[p].iter().find(|e| e.0 == c).map(|e| e.1)
         }
         #[inline]
-        fn set(v: &mut Edges, c: u32, t: u32) {
-            match v.iter_mut().find(|e| e.0 == c) {
+        fn set(next: &mut [Edges], root: &mut [u32], p: usize, c: u32, dc: usize, t: u32) {
+            if p == 0 {
+                root[dc] = t;
+                return;
+            }
+            match next[p].iter_mut().find(|e| e.0 == c) {
                 Some(e) => e.1 = t,
-                None => v.push((c, t)),
+                None => next[p].push((c, t)),
             }
         }
         for &c in units {
+            let dc = dense(c);
             let cur = next.len();
             next.push(Edges::new());
             len.push(len[last] + 1);
             link.push(0);
             first_end.push(len[last]);
             let mut p = last as u32;
-            while p != NONE && get(&next[p as usize], c).is_none() {
-                set(&mut next[p as usize], c, cur as u32);
+            while p != NONE && get(&next, &root, p as usize, c, dc).is_none() {
+                set(&mut next, &mut root, p as usize, c, dc, cur as u32);
                 p = link[p as usize];
             }
             if p != NONE {
-                let q = get(&next[p as usize], c).expect("transition exists") as usize;
+                let q = get(&next, &root, p as usize, c, dc).expect("transition exists") as usize;
                 if len[p as usize] + 1 == len[q] {
                     link[cur] = q as u32;
                 } else {
@@ -95,8 +116,8 @@ impl SuffixAutomaton {
                     len.push(len[p as usize] + 1);
                     link.push(link[q]);
                     first_end.push(first_end[q]);
-                    while p != NONE && get(&next[p as usize], c) == Some(q as u32) {
-                        set(&mut next[p as usize], c, clone as u32);
+                    while p != NONE && get(&next, &root, p as usize, c, dc) == Some(q as u32) {
+                        set(&mut next, &mut root, p as usize, c, dc, clone as u32);
                         p = link[p as usize];
                     }
                     link[q] = clone as u32;
@@ -105,6 +126,12 @@ impl SuffixAutomaton {
             }
             last = cur;
         }
+        // Root edges: from the dense table (the barrier column is dropped).
+        root[barrier as usize] = u32::MAX;
+        next[0] = (0..barrier)
+            .filter(|&u| root[u as usize] != u32::MAX)
+            .map(|u| (u, root[u as usize]))
+            .collect();
         let mut offsets = Vec::with_capacity(next.len() + 1);
         let mut edges = Vec::with_capacity(next.iter().map(|v| v.len()).sum());
         offsets.push(0);
@@ -122,6 +149,7 @@ impl SuffixAutomaton {
         SuffixAutomaton {
             offsets,
             edges,
+            root,
             first_end,
             link,
             is_clone,
@@ -171,6 +199,10 @@ impl SuffixAutomaton {
     /// Follow unit `c` from `state`.
     #[inline]
     pub fn step(&self, state: u32, c: u32) -> Option<u32> {
+        if state == 0 {
+            let t = *self.root.get(c as usize)?;
+            return (t != u32::MAX).then_some(t);
+        }
         let e = self.edges(state);
         if e.len() <= 8 {
             e.iter().find(|x| x.0 == c).map(|x| x.1)

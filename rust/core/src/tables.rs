@@ -23,7 +23,19 @@ pub struct TokenTable {
     vocab: Arc<Vocab>,
     grammar: Grammar,
     /// Inner masks of string states (tokens wholly inside an entity string), by state.
-    inner: Mutex<HashMap<StrState, Arc<(Vec<u32>, usize)>>>,
+    inner: Mutex<HashMap<StrState, Arc<Inner>>>,
+}
+
+/// The cached part of a string state's mask.
+#[derive(Debug)]
+struct Inner {
+    /// Tokens wholly inside the string.
+    words: Vec<u32>,
+    /// Their number.
+    ones: usize,
+    /// Tokens that close the string: `(token, index of the closing byte)`, where the bytes
+    /// before it are valid content that may end there.
+    closing: Vec<(u32, u32)>,
 }
 
 /// A position in a [`TokenTable`]: the grammar state plus whether an end-of-sequence token has
@@ -75,25 +87,21 @@ impl TokenTable {
         match g.string_state(s) {
             Some((strings, inner, close)) if strings.cacheable(inner) => {
                 // mask = tokens wholly inside the string (cached per string state)
-                //      ∪ tokens that contain the closing byte, checked one by one.
-                let cached = self.inner_mask(strings, inner);
-                let (words, ones) = (&cached.0, cached.1);
-                let n = words.len().min(row.len());
-                row[..n].copy_from_slice(&words[..n]);
-                count += ones;
-                let mut first = [0u64; 4];
-                let all = !g.candidate_bytes(s, &mut first);
-                for &t in self.vocab.tokens_containing(close) {
-                    let (w, bit) = (t as usize / 32, t % 32);
-                    if w < row.len() && row[w] >> bit & 1 == 0 {
-                        let bytes = self.vocab.token_bytes(t).expect("ordinary token");
-                        let b0 = bytes[0];
-                        if !all && first[(b0 >> 6) as usize] >> (b0 & 63) & 1 == 0 {
-                            continue;
-                        }
-                        if g.step_bytes(s, bytes).is_some() {
-                            row[w] |= 1 << bit;
-                            count += 1;
+                //      ∪ tokens that close it (their content part cached; the rest checked
+                //        from the state after the closing byte).
+                let cached = self.inner_mask(strings, inner, close);
+                let n = cached.words.len().min(row.len());
+                row[..n].copy_from_slice(&cached.words[..n]);
+                count += cached.ones;
+                if let Some(after) = g.after_close(s) {
+                    for &(t, j) in &cached.closing {
+                        let (w, bit) = (t as usize / 32, t % 32);
+                        if w < row.len() && row[w] >> bit & 1 == 0 {
+                            let bytes = self.vocab.token_bytes(t).expect("ordinary token");
+                            if g.step_bytes(after, &bytes[j as usize + 1..]).is_some() {
+                                row[w] |= 1 << bit;
+                                count += 1;
+                            }
                         }
                     }
                 }
@@ -123,20 +131,41 @@ impl TokenTable {
         Ok(count)
     }
 
-    /// The tokens wholly inside a string from string state `inner`, computed once per state.
-    fn inner_mask(&self, strings: &GroundedString, inner: StrState) -> Arc<(Vec<u32>, usize)> {
+    /// The cached part of the mask of string state `inner` (computed once per state).
+    fn inner_mask(&self, strings: &GroundedString, inner: StrState, close: u8) -> Arc<Inner> {
         if let Some(w) = self.inner.lock().ok().and_then(|m| m.get(&inner).cloned()) {
             return w;
         }
-        let mut w = vec![0u32; bitmask_words(self.vocab.size())];
+        let mut words = vec![0u32; bitmask_words(self.vocab.size())];
         self.vocab.trie().walk(
             inner,
             |st, b| strings.step(st, b),
             |st, out| strings.candidate_bytes(st, out),
-            |t| w[t as usize / 32] |= 1 << (t % 32),
+            |t| words[t as usize / 32] |= 1 << (t % 32),
         );
-        let ones = w.iter().map(|x| x.count_ones() as usize).sum();
-        let w = Arc::new((w, ones));
+        let ones = words.iter().map(|x| x.count_ones() as usize).sum();
+        let mut closing = Vec::new();
+        'tokens: for &t in self.vocab.tokens_containing(close) {
+            let bytes = self.vocab.token_bytes(t).expect("ordinary token");
+            let mut st = inner;
+            for (j, &b) in bytes.iter().enumerate() {
+                if b == close && !strings.in_escape(st) {
+                    if strings.can_close(st) {
+                        closing.push((t, j as u32));
+                    }
+                    continue 'tokens;
+                }
+                match strings.step(st, b) {
+                    Some(n) => st = n,
+                    None => continue 'tokens,
+                }
+            }
+        }
+        let w = Arc::new(Inner {
+            words,
+            ones,
+            closing,
+        });
         if let Ok(mut m) = self.inner.lock() {
             m.insert(inner, w.clone());
         }

@@ -362,9 +362,11 @@ impl Vocab {
                         .map(|(i, (p, _))| (p, i as u32)),
                 );
             }
-            other => return Err(Error::Tokenizer(format!(
+            other => {
+                return Err(Error::Tokenizer(format!(
                 "unsupported tokenizer model type {other:?} (expected BPE, Unigram or WordPiece)"
-            ))),
+            )))
+            }
         }
         let root_decoder = &file.decoder;
         let root_pre = &file.pre_tokenizer;

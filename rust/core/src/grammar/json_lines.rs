@@ -120,11 +120,11 @@ impl JsonLines {
             }
             Str { n, s } => {
                 if b == b'"' && !self.strings.in_escape(s) {
-                    return self.strings.can_close(s).then_some(Lit {
-                        mid: true,
-                        pos: 0,
-                        n,
-                    });
+                    return if self.strings.can_close(s) {
+                        self.after_close(Str { n, s })
+                    } else {
+                        None
+                    };
                 }
                 self.strings.step(s, b).map(|s| Str { n, s })
             }
@@ -143,6 +143,18 @@ impl JsonLines {
                     n,
                 }),
             NoneDone => None,
+        }
+    }
+
+    /// The state after the closing quote of the string `s` is in (its content not checked).
+    pub fn after_close(&self, s: JsonLinesState) -> Option<JsonLinesState> {
+        match s {
+            JsonLinesState::Str { n, .. } => Some(JsonLinesState::Lit {
+                mid: true,
+                pos: 0,
+                n,
+            }),
+            _ => None,
         }
     }
 

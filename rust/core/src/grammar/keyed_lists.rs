@@ -158,10 +158,11 @@ impl KeyedLists {
             Str { key, n, s } => {
                 let close = self.quotes[(s.flags & 1) as usize];
                 if Some(b) == close && !self.strings.in_escape(s) {
-                    return self
-                        .strings
-                        .can_close(s)
-                        .then_some(AfterStr { key, n: n + 1 });
+                    return if self.strings.can_close(s) {
+                        self.after_close(KeyedState::Str { key, n, s })
+                    } else {
+                        None
+                    };
                 }
                 self.strings.step(s, b).map(|s| Str { key, n, s })
             }
@@ -173,6 +174,14 @@ impl KeyedLists {
             Comma { key, n } => (b == b' ').then_some(Space { key, n }),
             Space { key, n } => self.open(key, n, b),
             Done => None,
+        }
+    }
+
+    /// The state after the closing quote of the string `s` is in (its content not checked).
+    pub fn after_close(&self, s: KeyedState) -> Option<KeyedState> {
+        match s {
+            KeyedState::Str { key, n, .. } => Some(KeyedState::AfterStr { key, n: n + 1 }),
+            _ => None,
         }
     }
 

@@ -256,6 +256,17 @@ impl Grammar {
         }
     }
 
+    /// The state after the byte that closes the string `s` is in (content not checked).
+    pub fn after_close(&self, s: State) -> Option<State> {
+        match (self, s) {
+            (Grammar::Keyed(g), State::Keyed(s)) => g.after_close(s).map(State::Keyed),
+            (Grammar::JsonLines(g), State::JsonLines(s)) => g.after_close(s).map(State::JsonLines),
+            (Grammar::XmlInline(g), State::XmlInline(s)) => g.after_close(s).map(State::XmlInline),
+            (Grammar::TypePairs(g), State::TypePairs(s)) => g.after_close(s).map(State::TypePairs),
+            _ => None,
+        }
+    }
+
     /// Consume a byte string; `None` as soon as a byte is refused.
     pub fn step_bytes(&self, mut s: State, bytes: &[u8]) -> Option<State> {
         for &b in bytes {

@@ -141,20 +141,11 @@ impl TypePairs {
             }
             Str { n, s } => {
                 if b == self.pair_sep[0] {
-                    if !self.strings.can_close(s)
-                        || self.max_entities.is_some_and(|m| n as u32 + 1 >= m)
-                    {
-                        return None;
-                    }
-                    return Some(if self.pair_sep.len() == 1 {
-                        Label {
-                            node: 0,
-                            first: false,
-                            n: n + 1,
-                        }
+                    return if self.strings.can_close(s) {
+                        self.after_close(Str { n, s })
                     } else {
-                        Sep { pos: 1, n: n + 1 }
-                    });
+                        None
+                    };
                 }
                 self.strings.step(s, b).map(|s| Str { n, s })
             }
@@ -173,6 +164,26 @@ impl TypePairs {
                 })
             }
         }
+    }
+
+    /// The state after the first byte of the pair separator that ends the entity `s` is in
+    /// (its content not checked); `None` when no further pair is allowed.
+    pub fn after_close(&self, s: TypePairsState) -> Option<TypePairsState> {
+        let TypePairsState::Str { n, .. } = s else {
+            return None;
+        };
+        if self.max_entities.is_some_and(|m| n as u32 + 1 >= m) {
+            return None;
+        }
+        Some(if self.pair_sep.len() == 1 {
+            TypePairsState::Label {
+                node: 0,
+                first: false,
+                n: n + 1,
+            }
+        } else {
+            TypePairsState::Sep { pos: 1, n: n + 1 }
+        })
     }
 
     /// May the output end in `s`?

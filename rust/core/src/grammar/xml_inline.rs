@@ -245,15 +245,27 @@ impl XmlInline {
             }
             Free { label, s, p, n } => {
                 if b == b'<' && !self.free.in_escape(s) {
-                    return self.free.can_close(s).then_some(Close {
-                        label,
-                        pos: 1,
-                        p,
-                        n,
-                    });
+                    return if self.free.can_close(s) {
+                        self.after_close(Free { label, s, p, n })
+                    } else {
+                        None
+                    };
                 }
                 self.free.step(s, b).map(|s| Free { label, s, p, n })
             }
+        }
+    }
+
+    /// The state after the `<` that ends the free text `s` is in (its content not checked).
+    pub fn after_close(&self, s: XmlState) -> Option<XmlState> {
+        match s {
+            XmlState::Free { label, p, n, .. } => Some(XmlState::Close {
+                label,
+                pos: 1,
+                p,
+                n,
+            }),
+            _ => None,
         }
     }
 
