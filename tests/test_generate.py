@@ -127,3 +127,47 @@ def test_processor_handles_rows_sharing_a_table(qwen_tokenizer: Any) -> None:
         raw = vocab.decode(row[:stop]).decode("utf-8")
         r = fmt.parse(raw, text, ["人物"])
         assert r.ok and all(e.text in text for e in r.entities)
+
+
+def test_own_loop_matches_transformers_and_jump_forward_saves_passes(
+    qwen_tokenizer: Any, dev_sample: list[nerlm.Example]
+) -> None:
+    from transformers import LogitsProcessorList
+
+    from nerlm.generate import generate_constrained
+
+    model = tiny_qwen2()
+    vocab = nerlm.vocabulary_for(qwen_tokenizer)
+    labels = list(nerlm.CLUENER_LABELS_ZH.values())
+    docs = dev_sample[:8]
+    fmt = IepileJson()
+
+    def tables() -> list[nerlm.TokenTable]:
+        return [
+            nerlm.TokenTable(
+                vocab, "iepile-json", labels, d.text, max_entities_per_label=2, max_entity_chars=6
+            )
+            for d in docs
+        ]
+
+    qwen_tokenizer.padding_side = "left"
+    enc = qwen_tokenizer([fmt.render_prompt(d, labels) for d in docs], return_tensors="pt",
+                         padding=True)  # fmt: skip
+    eos, pad = qwen_tokenizer.eos_token_id, qwen_tokenizer.pad_token_id
+    common = {"eos_token_ids": [eos], "pad_token_id": pad, "max_new_tokens": 300}
+    plain, st_plain = generate_constrained(
+        model, enc["input_ids"], enc["attention_mask"], tables(), jump_forward=False, **common
+    )
+    proc = nerlm.ConstrainedLogitsProcessor(tables())
+    out = model.generate(**enc, logits_processor=LogitsProcessorList([proc]), max_new_tokens=300,
+                         do_sample=False, eos_token_id=eos, pad_token_id=pad)  # fmt: skip
+    for mine, row in zip(plain, out[:, enc["input_ids"].shape[1] :].tolist(), strict=True):
+        assert mine == row[: row.index(eos) + 1]
+    jumped, st_jump = generate_constrained(
+        model, enc["input_ids"], enc["attention_mask"], tables(), jump_forward=True, **common
+    )
+    assert st_jump.forced_tokens > 0
+    assert st_jump.forward_passes < st_plain.forward_passes
+    for ids, d in zip(jumped, docs, strict=True):
+        r = fmt.parse(vocab.decode([t for t in ids if t != eos]).decode(), d.text, labels)
+        assert r.ok and all(e.text in d.text for e in r.entities)

@@ -5,6 +5,7 @@ Offsets are half-open code point offsets. Bitmasks are int32 arrays of shape
 allowed (the layout of xgrammar and llguidance). Batch calls release the GIL.
 """
 
+import os
 from typing import final
 
 import numpy as np
@@ -63,6 +64,13 @@ class Vocabulary:
 
         Raises:
             TokenizerError: Not JSON, or an unsupported model type.
+        """
+    @staticmethod
+    def from_file(path: str | os.PathLike[str], eos_token_ids: list[int]) -> Vocabulary:
+        """Read a ``tokenizer.json``, or a SentencePiece ``*.model`` file, from disk.
+
+        Raises:
+            TokenizerError: The file cannot be read or is not a supported tokenizer.
         """
     @staticmethod
     def from_sentencepiece_model(model: bytes, eos_token_ids: list[int]) -> Vocabulary:

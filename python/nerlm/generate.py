@@ -33,9 +33,12 @@ from nerlm.formats.iepile_json import IepileJson
 __all__ = [
     "ConstrainedLogitsProcessor",
     "Extraction",
+    "GenerationStats",
     "build_prompt",
     "eos_token_ids",
     "extract",
+    "generate_constrained",
+    "mask_logits",
     "vocabulary_for",
 ]
 
@@ -145,16 +148,171 @@ class ConstrainedLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         return out
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        matchers = self.matchers_for(input_ids)
-        batch, width = scores.shape
-        words = math.ceil(width / 32)
-        bitmask = np.zeros((batch, words), dtype=np.int32)
-        _native.fill_next_token_bitmask_batch(matchers, bitmask)
         self.steps += 1
-        bits = torch.from_numpy(bitmask).to(scores.device)
-        shifts = torch.arange(32, dtype=torch.int32, device=scores.device)
-        allowed = ((bits.unsqueeze(-1) >> shifts) & 1).bool().reshape(batch, -1)[:, :width]
-        return scores.masked_fill(~allowed, float("-inf"))
+        return mask_logits(self.matchers_for(input_ids), scores)
+
+
+def allowed_tokens(matchers: Sequence[_native.Matcher], width: int) -> np.ndarray:
+    """The tokens each matcher allows next, as a ``[len(matchers), width]`` bool array."""
+    bitmask = np.zeros((len(matchers), math.ceil(width / 32)), dtype=np.int32)
+    _native.fill_next_token_bitmask_batch(list(matchers), bitmask)
+    bits = np.unpackbits(bitmask.view(np.uint8), axis=-1, bitorder="little")
+    return bits[:, :width].view(np.bool_)
+
+
+def mask_logits(matchers: Sequence[_native.Matcher], scores: torch.Tensor) -> torch.Tensor:
+    """``scores`` with ``-inf`` wherever ``matchers[i]`` does not allow the token.
+
+    Args:
+        matchers: One per row.
+        scores: ``[batch, width]`` logits; ``width`` may exceed the vocabulary size.
+
+    Returns:
+        A new ``[batch, width]`` tensor.
+    """
+    allowed = torch.from_numpy(allowed_tokens(matchers, scores.shape[-1])).to(scores.device)
+    return scores.masked_fill(~allowed, float("-inf"))
+
+
+@dataclass(slots=True)
+class GenerationStats:
+    """What a constrained generation cost.
+
+    Attributes:
+        forward_passes: Model calls after the prompt (the prompt's prefill not counted).
+        sampled_tokens: Tokens chosen from the model's distribution.
+        forced_tokens: Tokens appended by jump-forward without a forward pass of their own.
+        seconds: Wall time, prefill included.
+    """
+
+    forward_passes: int = 0
+    sampled_tokens: int = 0
+    forced_tokens: int = 0
+    seconds: float = 0.0
+
+
+def generate_constrained(
+    model: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    tables: Sequence[_native.TokenTable],
+    *,
+    eos_token_ids: Sequence[int],
+    pad_token_id: int,
+    max_new_tokens: int = 256,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    jump_forward: bool = True,
+    seed: int | None = None,
+) -> tuple[list[list[int]], GenerationStats]:
+    """nerlm's batched decoding loop: constrained, with jump-forward of forced tokens.
+
+    After each sampled token, the tokens that the format forces next (e.g. ``"], "人名": [``
+    after a list closes) are appended at once and fed to the model in the same forward pass
+    as the sampled token, so a forced run costs no extra model call. Rows of different lengths
+    are padded inside the batch with attention-mask zeros and explicit position ids.
+
+    Args:
+        model: A transformers causal LM (KV cache used).
+        input_ids: ``[batch, prompt_len]`` prompt ids, left-padded.
+        attention_mask: ``[batch, prompt_len]``, 0 on padding.
+        tables: One token table per row.
+        eos_token_ids: Ids that end a sequence.
+        pad_token_id: Id fed for padding.
+        max_new_tokens: Budget per row (sampled and forced tokens together).
+        do_sample: Sample (Gumbel-max over the masked logits) instead of greedy argmax.
+        temperature: Sampling temperature.
+        jump_forward: Append forced runs without sampling them.
+        seed: Seed of the sampling noise.
+
+    Returns:
+        Per row the generated ids (end-of-sequence included when reached), and the costs.
+    """
+    t0 = time.perf_counter()
+    batch = input_ids.shape[0]
+    if len(tables) != batch:
+        raise ValueError(f"{len(tables)} token tables for a batch of {batch}")
+    device = input_ids.device
+    eos = set(eos_token_ids)
+    gen_rng = torch.Generator(device="cpu")
+    if seed is not None:
+        gen_rng.manual_seed(seed)
+    matchers = [t.matcher() for t in tables]
+    out: list[list[int]] = [[] for _ in range(batch)]
+    done = [False] * batch
+    stats = GenerationStats()
+    mask = attention_mask.to(device)
+    positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+    next_pos = mask.long().sum(-1)
+    with torch.no_grad():
+        res = model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True
+        )
+        past = res.past_key_values
+        logits = res.logits[:, -1, :].float()
+        while True:
+            allowed = allowed_tokens(matchers, logits.shape[-1])
+            if do_sample:
+                # Softmax over the allowed tokens only (the rest have probability 0).
+                picks = []
+                for i in range(batch):
+                    idx = torch.from_numpy(np.flatnonzero(allowed[i]))
+                    sub = logits[i, idx.to(device)].cpu() / max(temperature, 1e-6)
+                    k = torch.multinomial(torch.softmax(sub, -1), 1, generator=gen_rng)
+                    picks.append(int(idx[k]))
+                choice = torch.tensor(picks)
+            else:
+                mask_t = torch.from_numpy(allowed).to(device)
+                choice = logits.masked_fill(~mask_t, float("-inf")).argmax(-1)
+            chunks: list[list[int] | None] = []
+            for i, t in enumerate(choice.tolist()):
+                if done[i]:
+                    chunks.append(None)  # finished earlier: padding only
+                    continue
+                matchers[i].accept_token(t)
+                out[i].append(t)
+                stats.sampled_tokens += 1
+                new = [t]
+                if t in eos:
+                    done[i] = True
+                elif jump_forward:
+                    room = max_new_tokens - len(out[i])
+                    for f in matchers[i].forced_tokens()[:room]:
+                        matchers[i].accept_token(f)
+                        out[i].append(f)
+                        new.append(f)
+                        stats.forced_tokens += 1
+                if len(out[i]) >= max_new_tokens:
+                    done[i] = True
+                chunks.append(new)
+            if all(done):
+                break
+            width = max(len(c) for c in chunks if c is not None)
+            ids = torch.full((batch, width), pad_token_id, dtype=torch.long)
+            chunk_mask = torch.zeros((batch, width), dtype=mask.dtype)
+            base = next_pos.clone()
+            pos = base.unsqueeze(-1) + torch.arange(width)
+            last = []
+            for i, c in enumerate(chunks):
+                n = len(c) if c is not None else 1
+                if c is not None:
+                    ids[i, :n] = torch.tensor(c)
+                    chunk_mask[i, :n] = 1
+                    next_pos[i] += n
+                last.append(n - 1)
+            mask = torch.cat([mask, chunk_mask.to(device)], dim=-1)
+            res = model(
+                input_ids=ids.to(device),
+                attention_mask=mask,
+                position_ids=pos.to(device),
+                past_key_values=past,
+                use_cache=True,
+            )
+            past = res.past_key_values
+            stats.forward_passes += 1
+            logits = res.logits[torch.arange(batch), torch.tensor(last)].float()
+    stats.seconds = time.perf_counter() - t0
+    return out, stats
 
 
 def build_prompt(tokenizer: Any, instruction: str, shots: Sequence[tuple[str, str]] = ()) -> str:
@@ -256,6 +414,9 @@ def extract(
     max_entities_per_label: int | None = None,
     max_entity_chars: int | None = None,
     do_sample: bool = False,
+    backend: str = "nerlm",
+    jump_forward: bool = True,
+    seed: int | None = None,
     progress: bool = True,
     generate_kwargs: dict[str, Any] | None = None,
 ) -> list[Extraction]:
@@ -281,14 +442,22 @@ def extract(
         max_entities_per_label: Cap on list lengths enforced by the grammar.
         max_entity_chars: Cap on entity length (code points) enforced by the grammar.
         do_sample: Sample instead of greedy decoding.
+        backend: ``"nerlm"`` (nerlm's own loop, :func:`generate_constrained`, with
+            jump-forward) or ``"transformers"`` (``model.generate`` with
+            :class:`ConstrainedLogitsProcessor`). Unconstrained runs always use
+            ``model.generate``.
+        jump_forward: With the ``nerlm`` backend, append forced tokens without sampling them.
+        seed: Seed of the ``nerlm`` backend's sampling noise.
         progress: Show a progress bar.
-        generate_kwargs: Extra arguments for ``model.generate``.
+        generate_kwargs: Extra arguments for ``model.generate`` (``transformers`` backend).
 
     Returns:
         One :class:`Extraction` per example, in order.
     """
     from tqdm.auto import tqdm
 
+    if backend not in ("nerlm", "transformers"):
+        raise ValueError(f"unknown backend {backend!r} (nerlm or transformers)")
     fmt = fmt or IepileJson()
     eos = eos_token_ids(tokenizer, model)
     vocab = vocabulary_for(tokenizer, eos) if constrained else None
@@ -326,22 +495,37 @@ def extract(
                     )
             enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)
             enc = {k: v.to(device) for k, v in enc.items()}
-            kwargs: dict[str, Any] = {
-                "max_new_tokens": max_new_tokens,
-                "do_sample": do_sample,
-                "eos_token_id": eos,
-                "pad_token_id": tokenizer.pad_token_id,
-            }
-            if not do_sample:
-                kwargs.update(temperature=None, top_p=None, top_k=None)
-            if tables:
-                kwargs["logits_processor"] = LogitsProcessorList(
-                    [ConstrainedLogitsProcessor(tables)]
+            if tables and backend == "nerlm":
+                gen, _ = generate_constrained(
+                    model,
+                    enc["input_ids"],
+                    enc["attention_mask"],
+                    tables,
+                    eos_token_ids=eos,
+                    pad_token_id=tokenizer.pad_token_id,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=do_sample,
+                    temperature=float((generate_kwargs or {}).get("temperature", 1.0)),
+                    jump_forward=jump_forward,
+                    seed=None if seed is None else seed + b0,
                 )
-            kwargs.update(generate_kwargs or {})
-            with torch.no_grad():
-                out = model.generate(**enc, **kwargs)
-            gen = out[:, enc["input_ids"].shape[1] :].tolist()
+            else:
+                kwargs: dict[str, Any] = {
+                    "max_new_tokens": max_new_tokens,
+                    "do_sample": do_sample,
+                    "eos_token_id": eos,
+                    "pad_token_id": tokenizer.pad_token_id,
+                }
+                if not do_sample:
+                    kwargs.update(temperature=None, top_p=None, top_k=None)
+                if tables:
+                    kwargs["logits_processor"] = LogitsProcessorList(
+                        [ConstrainedLogitsProcessor(tables)]
+                    )
+                kwargs.update(generate_kwargs or {})
+                with torch.no_grad():
+                    out = model.generate(**enc, **kwargs)
+                gen = out[:, enc["input_ids"].shape[1] :].tolist()
             dt = (time.perf_counter() - t0) / len(batch)
             for (i, chunk), row in zip(batch, gen, strict=True):
                 stop = next((k for k, t in enumerate(row) if t in eos), None)

@@ -26,6 +26,31 @@ struct Vocabulary {
 #[pymethods]
 impl Vocabulary {
     #[staticmethod]
+    #[pyo3(signature = (path, eos_token_ids))]
+    fn from_file(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        eos_token_ids: Vec<u32>,
+    ) -> PyResult<Self> {
+        let v = py
+            .detach(|| -> nerlm_core::Result<Vocab> {
+                let data = std::fs::read(&path).map_err(|e| {
+                    nerlm_core::Error::Tokenizer(format!("{}: {e}", path.display()))
+                })?;
+                if path.extension().is_some_and(|x| x == "model") {
+                    Vocab::from_sentencepiece_model(&data, &eos_token_ids)
+                } else {
+                    let text = std::str::from_utf8(&data).map_err(|e| {
+                        nerlm_core::Error::Tokenizer(format!("{}: {e}", path.display()))
+                    })?;
+                    Vocab::from_tokenizer_json(text, &eos_token_ids)
+                }
+            })
+            .map_err(to_py)?;
+        Ok(Vocabulary { inner: Arc::new(v) })
+    }
+
+    #[staticmethod]
     #[pyo3(signature = (model, eos_token_ids))]
     fn from_sentencepiece_model(
         py: Python<'_>,
