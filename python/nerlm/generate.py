@@ -106,20 +106,26 @@ class ConstrainedLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
             raise ValueError("need at least one token table")
         self.tables = list(tables)
         self._prompt_len: int | None = None
+        self._last_len = 0
         self._matchers: dict[tuple[int, tuple[int, ...]], _native.Matcher] = {}
         self.steps = 0
 
     def reset(self) -> None:
         """Forget all sequences (call before reusing the processor for a new ``generate``)."""
         self._prompt_len = None
+        self._last_len = 0
         self._matchers.clear()
         self.steps = 0
 
     def matchers_for(self, input_ids: torch.Tensor) -> list[_native.Matcher]:
         """The matcher of every row of ``input_ids`` (advancing by their last tokens)."""
         batch, length = input_ids.shape
+        if self._prompt_len is not None and length <= self._last_len:
+            # A new generate() call (sequences only grow within one): start afresh.
+            self.reset()
         if self._prompt_len is None:
             self._prompt_len = length
+        self._last_len = length
         if batch % len(self.tables):
             raise ValueError(f"batch of {batch} rows for {len(self.tables)} token tables")
         per = batch // len(self.tables)
