@@ -120,7 +120,7 @@ class ConstrainedLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
     def matchers_for(self, input_ids: torch.Tensor) -> list[_native.Matcher]:
         """The matcher of every row of ``input_ids`` (advancing by their last tokens)."""
         batch, length = input_ids.shape
-        if self._prompt_len is not None and length <= self._last_len:
+        if self._prompt_len is not None and length < self._last_len:
             # A new generate() call (sequences only grow within one): start afresh.
             self.reset()
         if self._prompt_len is None:
