@@ -10,7 +10,7 @@ export PYO3_PYTHON := $(abspath $(BIN)/python)
 export PATH := $(abspath $(BIN)):$(PATH)
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: help venv build demo test test-rust test-python lint wheel wheel-check bench clean
+.PHONY: help venv build demo test test-rust test-python lint wheel wheel-check bench bench-venv clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,8 +59,18 @@ wheel-check: wheel  ## install the wheel into a fresh virtual environment and im
 	print('wheel OK:', nerlm.__version__, n.__file__)"
 	build/wheel-venv/bin/nerlm --help > /dev/null
 
-bench: build  ## benchmark scripts (see benches/README.md)
+build/bench-venv/.done:  # the peers, pinned, in their own environment
+	$(PYTHON) -m venv build/bench-venv
+	build/bench-venv/bin/python -m pip install -q xgrammar==0.2.8 llguidance==1.9.1 outlines-core==0.2.14 transformers tokenizers numpy
+	touch $@
+
+bench-venv: build/bench-venv/.done  ## install the benchmark peers (xgrammar, llguidance, outlines-core)
+
+bench: build bench-venv  ## benchmark scripts (see benches/README.md)
 	$(BIN)/python benches/bench_core.py
+	$(BIN)/python benches/bench_tables.py
+	cargo bench -p nerlm-benches
+	$(BIN)/python benches/bench_generate.py
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf target dist build

@@ -6,7 +6,7 @@ Run::
         [--engines nerlm,xgrammar,llguidance,outlines-core] [--cases A,B] [--json OUT]
 
 Every (engine, case, size) runs in a fresh subprocess with the engine's own Python: nerlm with
-``.venv/bin/python`` of this checkout, the peers with ``/work/benchvenv/bin/python`` (override
+``.venv/bin/python`` of this checkout, the peers with ``build/bench-venv/bin/python`` (``make bench-venv``) (override
 with ``NERLM_BENCH_NERLM_PYTHON`` / ``NERLM_BENCH_PEER_PYTHON``). The peers are pinned:
 xgrammar 0.2.8, llguidance 1.9.1, outlines-core 0.2.14 (``pip install xgrammar==0.2.8
 llguidance==1.9.1 outlines-core==0.2.14 transformers tokenizers numpy`` into that venv).
@@ -125,7 +125,9 @@ LLGUIDANCE_LIMITS = {"initial_lexer_fuel": 100_000_000, "step_lexer_fuel": 20_00
 #: terminal chain recursively and overflows the default 8 MiB stack (SIGSEGV).
 WORKER_STACK_KIB = 1 << 20
 
-PEER_PYTHON = Path(os.environ.get("NERLM_BENCH_PEER_PYTHON", "/work/benchvenv/bin/python"))
+PEER_PYTHON = Path(
+    os.environ.get("NERLM_BENCH_PEER_PYTHON", str(ROOT / "build/bench-venv/bin/python"))
+)
 NERLM_PYTHON = Path(os.environ.get("NERLM_BENCH_NERLM_PYTHON", str(ROOT / ".venv/bin/python")))
 
 
