@@ -6,8 +6,9 @@ Run::
         [--engines nerlm,xgrammar,llguidance,outlines-core] [--cases A,B] [--json OUT]
 
 Every (engine, case, size) runs in a fresh subprocess with the engine's own Python: nerlm with
-``.venv/bin/python`` of this checkout, the peers with ``build/bench-venv/bin/python`` (``make bench-venv``) (override
-with ``NERLM_BENCH_NERLM_PYTHON`` / ``NERLM_BENCH_PEER_PYTHON``). The peers are pinned:
+``.venv/bin/python`` of this checkout, the peers with ``build/bench-venv/bin/python``
+(``make bench-venv``; override with ``NERLM_BENCH_NERLM_PYTHON`` /
+``NERLM_BENCH_PEER_PYTHON``). The peers are pinned:
 xgrammar 0.2.8, llguidance 1.9.1, outlines-core 0.2.14 (``pip install xgrammar==0.2.8
 llguidance==1.9.1 outlines-core==0.2.14 transformers tokenizers numpy`` into that venv).
 
