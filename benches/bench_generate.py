@@ -84,6 +84,7 @@ def main() -> None:
                     model, enc["input_ids"], enc["attention_mask"], tables,
                     eos_token_ids=eos, pad_token_id=tok.pad_token_id,
                     max_new_tokens=args.max_new_tokens, jump_forward=name.endswith("forward"),
+                    tokenizer=tok,
                 )  # fmt: skip
                 passes += st.forward_passes + 1  # + the step the processor path counts first
                 gen = [[t for t in g if t not in eos] for g in gen]

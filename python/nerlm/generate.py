@@ -197,6 +197,36 @@ class GenerationStats:
     seconds: float = 0.0
 
 
+def _forced(m: _native.Matcher, tokenizer: Any) -> list[int]:
+    """The forced run from ``m`` as tokens, less its last token.
+
+    The tokens are the tokenizer's own encoding when it spells the forced bytes with allowed
+    tokens, else the vocabulary's greedy longest match. The last one is left to the model:
+    the tokenizer may merge it with the free text that follows (``[`` + ``"`` -> ``["``), and
+    forcing it would show the model a token split it never saw in training.
+    """
+    return _forced_all(m, tokenizer)[:-1]
+
+
+def _forced_all(m: _native.Matcher, tokenizer: Any) -> list[int]:
+    if tokenizer is not None:
+        forced = m.forced_bytes()
+        if forced:
+            try:
+                ids: list[int] = tokenizer.encode(forced.decode(), add_special_tokens=False)
+            except UnicodeDecodeError:
+                ids = []
+            probe = m.copy()
+            try:
+                for t in ids:
+                    probe.accept_token(t)
+            except _native.TokenRejectedError:
+                ids = []
+            if ids and probe.output() == m.output() + forced:
+                return ids
+    return m.forced_tokens()
+
+
 def generate_constrained(
     model: Any,
     input_ids: torch.Tensor,
@@ -210,6 +240,7 @@ def generate_constrained(
     temperature: float = 1.0,
     jump_forward: bool = True,
     seed: int | None = None,
+    tokenizer: Any = None,
 ) -> tuple[list[list[int]], GenerationStats]:
     """nerlm's batched decoding loop: constrained, with jump-forward of forced tokens.
 
@@ -230,6 +261,9 @@ def generate_constrained(
         temperature: Sampling temperature.
         jump_forward: Append forced runs without sampling them.
         seed: Seed of the sampling noise.
+        tokenizer: When given, forced text is tokenized the way this tokenizer writes it
+            (the tokens a fine-tuned model saw in training), falling back to the longest
+            vocabulary match when that does not reproduce the forced bytes.
 
     Returns:
         Per row the generated ids (end-of-sequence included when reached), and the costs.
@@ -252,7 +286,11 @@ def generate_constrained(
     next_pos = mask.long().sum(-1)
     with torch.no_grad():
         res = model(
-            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            logits_to_keep=1,  # the prompt's last position only (the LM head is large)
         )
         past = res.past_key_values
         logits = res.logits[:, -1, :].float()
@@ -283,7 +321,7 @@ def generate_constrained(
                     done[i] = True
                 elif jump_forward:
                     room = max_new_tokens - len(out[i])
-                    for f in matchers[i].forced_tokens()[:room]:
+                    for f in _forced(matchers[i], tokenizer)[:room]:
                         matchers[i].accept_token(f)
                         out[i].append(f)
                         new.append(f)
@@ -313,6 +351,7 @@ def generate_constrained(
                 position_ids=pos.to(device),
                 past_key_values=past,
                 use_cache=True,
+                logits_to_keep=width,
             )
             past = res.past_key_values
             stats.forward_passes += 1
@@ -514,6 +553,7 @@ def extract(
                     temperature=float((generate_kwargs or {}).get("temperature", 1.0)),
                     jump_forward=jump_forward,
                     seed=None if seed is None else seed + b0,
+                    tokenizer=tokenizer,
                 )
             else:
                 kwargs: dict[str, Any] = {
