@@ -53,3 +53,26 @@ def qwen_tokenizer() -> Any:
 @pytest.fixture(scope="session")
 def qwen_json() -> str:
     return (TOKENIZERS / "qwen2.5" / "tokenizer.json").read_text(encoding="utf-8")
+
+
+def tiny_qwen2(vocab_size: int = 151_936) -> Any:
+    """A randomly initialised 1-layer Qwen2 causal LM with Qwen2.5's logits width."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    cfg = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+    )
+    model = Qwen2ForCausalLM(cfg).eval()
+    # Flatten the random logits so that sampling explores the constrained space broadly.
+    with torch.no_grad():
+        model.model.embed_tokens.weight.mul_(20.0)
+    return model

@@ -15,7 +15,7 @@ import torch
 import nerlm
 from nerlm import IepileJson
 
-from .conftest import CLUENER, load_hf_tokenizer
+from .conftest import CLUENER, load_hf_tokenizer, tiny_qwen2
 
 outlines = pytest.importorskip("outlines", reason="outlines is not installed (nerlm[outlines])")
 
@@ -28,27 +28,6 @@ LABELS = [FMT.schema_name(lab) for lab in CHUNK]  # the schema (Chinese) label n
 WIDTH = 151_936  # Qwen2.5's logits width, above the tokenizer's 151,665 ids
 
 Setup = tuple[Any, Any, nerlm.Vocabulary, list[int]]
-
-
-def tiny_qwen2(vocab_size: int = WIDTH) -> Any:
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    torch.manual_seed(0)
-    cfg = Qwen2Config(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-    )
-    model = Qwen2ForCausalLM(cfg).eval()
-    # Flatten the random logits so that sampling explores the constrained space broadly.
-    with torch.no_grad():
-        model.model.embed_tokens.weight.mul_(20.0)
-    return model
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nerlm.align import AlignStatus
+from nerlm.align import AlignStatus, align
 from nerlm.data.model import Example
 
 
@@ -50,6 +50,22 @@ class ParseResult:
     def ok(self) -> bool:
         """True when the output parsed."""
         return self.error is None
+
+
+def place(text: str, items: Sequence[tuple[str, int]], labels: Sequence[str]) -> list[ParsedEntity]:
+    """Place ``(surface, group)`` items in ``text`` (:func:`nerlm.align.align`) as entities
+    with ``labels[i]``; ungrounded ones get ``start == end == -1``."""
+    placed = align(text, items)
+    return [
+        ParsedEntity(
+            label,
+            surface,
+            s if st is not AlignStatus.UNGROUNDED else -1,
+            e if st is not AlignStatus.UNGROUNDED else -1,
+            st,
+        )
+        for (surface, _), label, (s, e, st) in zip(items, labels, placed, strict=True)
+    ]
 
 
 def encodable(s: str) -> bool:

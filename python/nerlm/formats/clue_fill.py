@@ -17,9 +17,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from nerlm.align import AlignStatus, align
 from nerlm.data.model import Example
-from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
+from nerlm.formats.base import LabelMapped, ParseResult, encodable, place
 
 #: Key text before and after the type name: ``属于人名类实体有?``.
 KEY_PREFIX = "属于"
@@ -309,16 +308,6 @@ class ClueFill(LabelMapped):
                     return ParseResult(error=f"entity string {v!r} holds a lone surrogate")
                 items.append((v, group))
                 owners.append(label)
-        placed = align(text, items)
-        ents = [
-            ParsedEntity(
-                label,
-                surface,
-                s if st is not AlignStatus.UNGROUNDED else -1,
-                e if st is not AlignStatus.UNGROUNDED else -1,
-                st,
-            )
-            for (surface, _), label, (s, e, st) in zip(items, owners, placed, strict=True)
-        ]
+        ents = place(text, items, owners)
         missing = [lab for name, lab in names.items() if name not in seen]
         return ParseResult(ents, None, unknown, missing)

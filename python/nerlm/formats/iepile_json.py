@@ -13,10 +13,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nerlm.align import AlignStatus, align
+from nerlm.align import AlignStatus
 from nerlm.data.model import Entity, Example
 from nerlm.errors import DataFormatError
-from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
+from nerlm.formats.base import LabelMapped, ParseResult, encodable, place
 
 #: IEPile's Chinese NER instruction.
 INSTRUCTION_ZH = (
@@ -117,17 +117,7 @@ class IepileJson(LabelMapped):
             for v in value:
                 items.append((v, group))
                 owners.append(label)
-        placed = align(text, items)
-        ents = [
-            ParsedEntity(
-                label,
-                surface,
-                s if st is not AlignStatus.UNGROUNDED else -1,
-                e if st is not AlignStatus.UNGROUNDED else -1,
-                st,
-            )
-            for (surface, _), label, (s, e, st) in zip(items, owners, placed, strict=True)
-        ]
+        ents = place(text, items, owners)
         missing = [lab for name, lab in names.items() if name not in obj]
         return ParseResult(ents, None, unknown, missing)
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from nerlm.align import AlignStatus, align
 from nerlm.data.model import Example
-from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
+from nerlm.formats.base import LabelMapped, ParseResult, encodable, place
 
 #: The whole target when the text has no entity.
 NONE_TEXT = "没有找到任何实体"
@@ -100,15 +99,5 @@ class JsonLines(LabelMapped):
                 unknown.append(name)
             items.append((surface, 0))
             owners.append(names.get(name, self.corpus_label(name)))
-        placed = align(text, items)
-        ents = [
-            ParsedEntity(
-                label,
-                surface,
-                s if st is not AlignStatus.UNGROUNDED else -1,
-                e if st is not AlignStatus.UNGROUNDED else -1,
-                st,
-            )
-            for (surface, _), label, (s, e, st) in zip(items, owners, placed, strict=True)
-        ]
+        ents = place(text, items, owners)
         return ParseResult(ents, None, unknown)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nerlm.align import AlignStatus, align
 from nerlm.data.model import Example
-from nerlm.formats.base import LabelMapped, ParsedEntity, ParseResult, encodable
+from nerlm.formats.base import LabelMapped, ParseResult, encodable, place
 
 
 class TypePairs(LabelMapped):
@@ -129,15 +128,5 @@ class TypePairs(LabelMapped):
                 return ParseResult(error=f"pair {n}: the entity holds a lone surrogate")
             items.append((surface, 0))
             owners.append(names.get(name, self.corpus_label(name)))
-        placed = align(text, items)
-        ents = [
-            ParsedEntity(
-                label,
-                surface,
-                s if st is not AlignStatus.UNGROUNDED else -1,
-                e if st is not AlignStatus.UNGROUNDED else -1,
-                st,
-            )
-            for (surface, _), label, (s, e, st) in zip(items, owners, placed, strict=True)
-        ]
+        ents = place(text, items, owners)
         return ParseResult(ents, None, unknown)
