@@ -50,6 +50,8 @@ struct Node {
 #[derive(Debug, Clone)]
 pub struct Trie {
     nodes: Vec<Node>,
+    /// Node index of the root's child for each byte (`NO_TOKEN`: none).
+    root_child: [u32; 256],
     /// Further tokens with the same bytes as a node's `token` (rare), by node index.
     extra: HashMap<u32, Vec<u32>>,
     max_depth: usize,
@@ -107,8 +109,15 @@ impl Trie {
             nodes[idx].end = nodes.len() as u32;
         }
         nodes.shrink_to_fit();
+        let mut root_child = [NO_TOKEN; 256];
+        let mut c = 1usize;
+        while c < nodes.len() {
+            root_child[nodes[c].byte as usize] = c as u32;
+            c = nodes[c].end as usize;
+        }
         Trie {
             nodes,
+            root_child,
             extra,
             max_depth,
         }
@@ -128,18 +137,65 @@ impl Trie {
         mut candidates: impl FnMut(S, &mut [u64; 4]) -> bool,
         mut emit: impl FnMut(u32),
     ) -> usize {
-        let mut stack: Vec<Frame<S>> = Vec::with_capacity(self.max_depth + 1);
+        let mut stack: Vec<Frame<S>> = Vec::with_capacity(self.max_depth.min(32) + 1);
         let mut root = Frame {
             state: start,
             all: false,
             cand: [0; 4],
         };
         root.all = !candidates(start, &mut root.cand);
+        let all = root.all;
+        let cand = root.cand;
         stack.push(root);
-        let mut i = 1usize;
         let mut visited = 0usize;
-        let n = self.nodes.len();
-        while i < n {
+        if all {
+            visited += self.walk_range(
+                1,
+                self.nodes.len(),
+                &mut stack,
+                &mut step,
+                &mut candidates,
+                &mut emit,
+            );
+        } else {
+            // Jump straight to the allowed children of the root instead of testing all 256.
+            for (w, &word) in cand.iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    let b = (w as u32 * 64 + bits.trailing_zeros()) as usize;
+                    bits &= bits - 1;
+                    let c = self.root_child[b];
+                    if c != NO_TOKEN {
+                        let end = self.nodes[c as usize].end as usize;
+                        visited += self.walk_range(
+                            c as usize,
+                            end,
+                            &mut stack,
+                            &mut step,
+                            &mut candidates,
+                            &mut emit,
+                        );
+                    }
+                }
+            }
+        }
+        visited
+    }
+
+    /// Walk the nodes `start..end` (whole subtrees) below the frames already on `stack`.
+    #[inline]
+    fn walk_range<S: Copy>(
+        &self,
+        start: usize,
+        end: usize,
+        stack: &mut Vec<Frame<S>>,
+        step: &mut impl FnMut(S, u8) -> Option<S>,
+        candidates: &mut impl FnMut(S, &mut [u64; 4]) -> bool,
+        emit: &mut impl FnMut(u32),
+    ) -> usize {
+        let mut i = start;
+        let mut visited = 0usize;
+        while i < end {
             let node = self.nodes[i];
             visited += 1;
             let d = node.depth as usize;
