@@ -150,3 +150,29 @@ def test_own_loop_matches_transformers_and_jump_forward_saves_passes(
     for ids, d in zip(jumped, docs, strict=True):
         r = fmt.parse(vocab.decode([t for t in ids if t != eos]).decode(), d.text, labels)
         assert r.ok and all(e.text in d.text for e in r.entities)
+
+
+@pytest.mark.parametrize("fmt_name", ["json-lines", "xml-inline"])
+def test_cli_extract_with_a_saved_model(
+    tmp_path: Any, qwen_tokenizer: Any, dev_sample: list[nerlm.Example], fmt_name: str
+) -> None:
+    import json
+
+    from nerlm.cli import main
+
+    model_dir = tmp_path / "tiny"
+    tiny_qwen2().save_pretrained(model_dir)
+    qwen_tokenizer.save_pretrained(model_dir)
+    docs = dev_sample[:3]
+    nerlm.write_jsonl(docs, tmp_path / "in.jsonl")
+    rc = main(["extract", "--model", str(model_dir), "--format", fmt_name,
+               "--labels", "name,address", "--label-map", "cluener-zh",
+               "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"),
+               "--max-new-tokens", "200", "--device", "cpu"])  # fmt: skip
+    assert rc == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").open(encoding="utf-8")]
+    assert [r["id"] for r in rows] == [d.id for d in docs]
+    for r in rows:
+        assert r["raw_outputs"] and all(e["label"] in ("name", "address") for e in r["entities"])
+        for e in r["entities"]:
+            assert r["text"][e["start"] : e["end"]] == e["text"]

@@ -21,7 +21,7 @@ from nerlm.data import (
 )
 from nerlm.data.jsonl import write_json_lines
 from nerlm.errors import NerlmError
-from nerlm.formats import IepileJson
+from nerlm.formats import FORMATS, IepileJson, get_format
 from nerlm.formats.iepile_json import read_iepile
 from nerlm.score import score
 
@@ -112,7 +112,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     examples = read_jsonl(args.input)
     shots = read_jsonl(args.shots) if args.shots else []
     model, tok = load_model(args.model, device=args.device)
-    fmt = IepileJson(split_num=args.split_num, label_map=_label_map(args.label_map))
+    options: dict[str, object] = {"label_map": _label_map(args.label_map)}
+    if args.format == "iepile-json":
+        options["split_num"] = args.split_num
+    if args.format == "xml-inline" and args.inferred:
+        options["inferred"] = args.inferred.split(",")
+    fmt = get_format(args.format, **options)
     t0 = time.perf_counter()
     results = extract(
         model,
@@ -124,6 +129,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         grounded=not args.ungrounded,
         batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens,
+        backend=args.backend,
+        jump_forward=not args.no_jump_forward,
     )
     n = write_extractions(results, args.output)
     dt = time.perf_counter() - t0
@@ -210,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("extract", help="constrained extraction with a causal LM")
     e.add_argument("--model", required=True, help="model directory or a known model name")
-    e.add_argument("--format", choices=("iepile-json",), default="iepile-json")
+    e.add_argument("--format", choices=sorted(FORMATS), default="iepile-json")
     e.add_argument("--labels", required=True, help="corpus labels, comma separated, in order")
     e.add_argument("--input", required=True, help="canonical JSONL (id, text)")
     e.add_argument("--output", required=True)
@@ -218,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--label-map", default=None, help="cluener-zh or a JSON file")
     e.add_argument("--split-num", type=int, default=6)
     e.add_argument("--ungrounded", action="store_true", help="allow any entity string")
+    e.add_argument("--inferred", default=None, help="xml-inline: labels written with free text")
+    e.add_argument("--backend", choices=("nerlm", "transformers"), default="nerlm")
+    e.add_argument("--no-jump-forward", action="store_true", help="sample every token")
     e.add_argument("--batch-size", type=int, default=8)
     e.add_argument("--max-new-tokens", type=int, default=256)
     e.add_argument("--device", default=None)
