@@ -168,11 +168,51 @@ def test_cli_extract_with_a_saved_model(
     rc = main(["extract", "--model", str(model_dir), "--format", fmt_name,
                "--labels", "name,address", "--label-map", "cluener-zh",
                "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"),
-               "--max-new-tokens", "200", "--device", "cpu"])  # fmt: skip
+               "--max-new-tokens", "300", "--max-entities-per-label", "2",
+               "--max-entity-chars", "5", "--device", "cpu"])  # fmt: skip
     assert rc == 0
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").open(encoding="utf-8")]
     assert [r["id"] for r in rows] == [d.id for d in docs]
     for r in rows:
+        assert r["parsed"] and r["parse_errors"] == [], r["raw_outputs"]
         assert r["raw_outputs"] and all(e["label"] in ("name", "address") for e in r["entities"])
         for e in r["entities"]:
             assert r["text"][e["start"] : e["end"]] == e["text"]
+
+
+@pytest.mark.parametrize("backend", ["nerlm", "transformers"])
+@pytest.mark.parametrize("fmt_name", ["clue-fill", "json-lines", "xml-inline", "type-pairs"])
+def test_every_format_through_both_backends(
+    qwen_tokenizer: Any, dev_sample: list[nerlm.Example], fmt_name: str, backend: str
+) -> None:
+    """Sampling with a random model: every output parses and stays grounded."""
+    from nerlm.formats import FORMATS
+
+    model = tiny_qwen2()
+    options = {"inferred": ["scene"]} if fmt_name == "xml-inline" else {}
+    fmt = FORMATS[fmt_name](label_map=nerlm.CLUENER_LABELS_ZH, **options)
+    docs = dev_sample[20:26]
+    torch.manual_seed(7)
+    results = nerlm.extract(
+        model,
+        qwen_tokenizer,
+        docs,
+        ["name", "address", "scene"],
+        fmt=fmt,
+        do_sample=True,
+        backend=backend,
+        seed=3,
+        batch_size=6,
+        max_new_tokens=600 if fmt_name == "xml-inline" else 300,
+        max_entities_per_label=2,
+        max_entity_chars=5,
+        progress=False,
+        generate_kwargs={"temperature": 1.0, "top_k": 0, "top_p": 1.0},
+    )
+    for r, d in zip(results, docs, strict=True):
+        assert r.parse_errors == [], r.raw_outputs
+        for e in r.entities:
+            if e.status is AlignStatus.INFERRED:
+                assert e.label == "scene"
+            else:
+                assert d.text[e.start : e.end] == e.text

@@ -131,6 +131,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         backend=args.backend,
         jump_forward=not args.no_jump_forward,
+        max_entities_per_label=args.max_entities_per_label,
+        max_entity_chars=args.max_entity_chars,
     )
     n = write_extractions(results, args.output)
     dt = time.perf_counter() - t0
@@ -227,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ungrounded", action="store_true", help="allow any entity string")
     e.add_argument("--inferred", default=None, help="xml-inline: labels written with free text")
     e.add_argument("--backend", choices=("nerlm", "transformers"), default="nerlm")
+    e.add_argument("--max-entities-per-label", type=int, default=None)
+    e.add_argument("--max-entity-chars", type=int, default=None)
     e.add_argument("--no-jump-forward", action="store_true", help="sample every token")
     e.add_argument("--batch-size", type=int, default=8)
     e.add_argument("--max-new-tokens", type=int, default=256)

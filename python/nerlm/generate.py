@@ -530,12 +530,13 @@ def extract(
                     tables.append(
                         _native.TokenTable(
                             vocab,
-                            "iepile-json",
+                            fmt.name,
                             [fmt.schema_name(lab) for lab in chunk],
                             ex.text,
                             grounded=grounded,
                             max_entities_per_label=max_entities_per_label,
                             max_entity_chars=max_entity_chars,
+                            **fmt.grammar_options(),
                         )
                     )
             enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)
