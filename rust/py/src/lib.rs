@@ -223,7 +223,6 @@ impl Matcher {
     #[pyo3(signature = (bitmask, row=0))]
     fn fill_next_token_bitmask(
         &self,
-        py: Python<'_>,
         mut bitmask: PyReadwriteArray2<'_, i32>,
         row: usize,
     ) -> PyResult<usize> {
@@ -248,7 +247,6 @@ impl Matcher {
         let m = &self.inner;
         // One row is a few microseconds of work: releasing the GIL would cost more than it
         // saves (the batch call releases it).
-        let _ = py;
         m.fill_bitmask(words_u32).map_err(to_py)
     }
 
