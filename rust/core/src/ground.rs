@@ -332,6 +332,9 @@ pub struct StrState {
     pub chars: u16,
     /// Escape-trie node + 1 while inside an escape sequence, else 0.
     pub esc: u16,
+    /// Grounded strings: the bytes of the current, incomplete character, left-aligned
+    /// (`b0 << 24 | b1 << 16 | ...`); 0 between characters.
+    pub part: u32,
     /// Continuation bytes still owed by the current character.
     pub pending: u8,
     /// Bit 0: mode (PyRepr: double-quoted); bit 1: seen `'`; bit 2: seen `"`;
@@ -362,6 +365,39 @@ pub struct GroundedString {
     /// PyRepr liveness, per SAM state: the fewest further characters after which a `'`
     /// (index 0) or a `"` (index 1) can be written (`u32::MAX`: never).
     to_quote: [Vec<u32>; 2],
+    /// The distinct characters the text writes as themselves, sorted: unit `k` is
+    /// `raw_chars[k]`; special `j` is unit `raw_chars.len() + j`. Sorting by code point is
+    /// sorting by UTF-8 bytes, so the characters that share a byte prefix are a unit range.
+    raw_chars: Vec<char>,
+}
+
+/// The code points a UTF-8 prefix can still become: `(lowest, highest)`.
+fn prefix_range(part: u32, have: u8, len: u8) -> (u32, u32) {
+    let bytes = part.to_be_bytes();
+    let decode = |fill: u8| -> u32 {
+        let b = |i: usize| if i < have as usize { bytes[i] } else { fill };
+        match len {
+            2 => (u32::from(b(0) & 0x1F) << 6) | u32::from(b(1) & 0x3F),
+            3 => {
+                (u32::from(b(0) & 0x0F) << 12)
+                    | (u32::from(b(1) & 0x3F) << 6)
+                    | u32::from(b(2) & 0x3F)
+            }
+            _ => {
+                (u32::from(b(0) & 0x07) << 18)
+                    | (u32::from(b(1) & 0x3F) << 12)
+                    | (u32::from(b(2) & 0x3F) << 6)
+                    | u32::from(b(3) & 0x3F)
+            }
+        }
+    };
+    // Only code points whose UTF-8 form has exactly `len` bytes (no overlong forms).
+    let (min, max) = match len {
+        2 => (0x80, 0x7FF),
+        3 => (0x800, 0xFFFF),
+        _ => (0x1_0000, 0x10_FFFF),
+    };
+    (decode(0x80).max(min), decode(0xBF).min(max))
 }
 
 #[inline]
@@ -510,8 +546,18 @@ impl GroundedString {
             _ => None,
         };
         let mut quote_at: Vec<u8> = Vec::new();
+        let mut raw_chars: Vec<char> = match text {
+            Some(t) => t
+                .chars()
+                .filter(|c| Some(*c) != stop_char && !index.contains_key(c))
+                .collect(),
+            None => Vec::new(),
+        };
+        raw_chars.sort_unstable();
+        raw_chars.dedup();
+        let n_raw = raw_chars.len() as u32;
         let sam = text.map(|t| {
-            let mut units = Vec::with_capacity(t.len());
+            let mut units = Vec::with_capacity(t.len() / 2);
             for c in t.chars() {
                 if Some(c) == stop_char {
                     units.push(BARRIER);
@@ -522,10 +568,9 @@ impl GroundedString {
                         '"' => 2,
                         _ => 0,
                     });
-                    units.push(256 + k);
+                    units.push(n_raw + k);
                 } else {
-                    let mut buf = [0u8; 4];
-                    units.extend(c.encode_utf8(&mut buf).bytes().map(u32::from));
+                    units.push(raw_chars.binary_search(&c).expect("listed") as u32);
                 }
             }
             quote_at.resize(units.len(), 0);
@@ -542,11 +587,10 @@ impl GroundedString {
                     let mut acc = u32::MAX;
                     for e in (0..n).rev() {
                         if e + 1 < n {
-                            let u = units[e + 1];
-                            let starts_char = u >= 256 || !is_continuation(u as u8);
+                            // Units are whole characters.
                             if quote_at[e + 1] == q {
                                 acc = 1;
-                            } else if acc != u32::MAX && starts_char {
+                            } else if acc != u32::MAX {
                                 acc += 1;
                             }
                         }
@@ -587,6 +631,7 @@ impl GroundedString {
         }
         Ok(GroundedString {
             to_quote,
+            raw_chars,
             sq: index.get(&'\'').copied(),
             dq: index.get(&'"').copied(),
             quoting,
@@ -615,6 +660,7 @@ impl GroundedString {
             sam: 0,
             chars: 0,
             esc: 0,
+            part: 0,
             pending: 0,
             flags: if mode == 1 { F_MODE } else { 0 },
         }
@@ -673,7 +719,7 @@ impl GroundedString {
     #[inline]
     fn feed_special(&self, mut s: StrState, k: u32) -> Option<StrState> {
         if let Some(sam) = &self.sam {
-            s.sam = sam.step(s.sam, 256 + k)?;
+            s.sam = sam.step(s.sam, self.raw_chars.len() as u32 + k)?;
         }
         s.chars = s.chars.saturating_add(1);
         if Some(k) == self.sq {
@@ -688,6 +734,9 @@ impl GroundedString {
     /// Consume raw byte `r`.
     #[inline]
     fn feed_raw(&self, mut s: StrState, r: u8) -> Option<StrState> {
+        if let Some(sam) = &self.sam {
+            return self.feed_grounded(sam, s, r);
+        }
         if s.pending == 0 {
             if !self.room(s) {
                 return None;
@@ -722,8 +771,74 @@ impl GroundedString {
             s.flags &= 0x0F;
             s.pending -= 1;
         }
-        if let Some(sam) = &self.sam {
-            s.sam = sam.step(s.sam, r as u32)?;
+        self.is_live(s).then_some(s)
+    }
+
+    /// Is there a transition from `s` on a raw character in code points `lo..=hi` that leaves
+    /// the string live?
+    #[inline]
+    fn has_raw_edge(&self, sam: &SuffixAutomaton, s: StrState, lo: u32, hi: u32) -> bool {
+        if lo > hi {
+            return false;
+        }
+        let a = self.raw_chars.partition_point(|&c| (c as u32) < lo) as u32;
+        let b = self.raw_chars.partition_point(|&c| (c as u32) <= hi) as u32;
+        if a >= b {
+            return false;
+        }
+        let e = sam.edges(s.sam);
+        let i = e.partition_point(|x| x.0 < a);
+        if self.quoting != Quoting::PyRepr {
+            return i < e.len() && e[i].0 < b;
+        }
+        e[i..]
+            .iter()
+            .take_while(|x| x.0 < b)
+            .any(|&(_, t)| self.is_live(StrState { sam: t, ..s }))
+    }
+
+    /// Consume raw byte `r` of a grounded string: characters are units of the automaton, so
+    /// the bytes of a character are collected in `part` and checked against the characters
+    /// that can still follow.
+    #[inline]
+    fn feed_grounded(&self, sam: &SuffixAutomaton, mut s: StrState, r: u8) -> Option<StrState> {
+        if s.pending == 0 {
+            if !self.room(s) {
+                return None;
+            }
+            let tail = utf8_tail_len(r)?;
+            s.chars = s.chars.saturating_add(1);
+            if tail == 0 {
+                let u = self.raw_chars.binary_search(&char::from(r)).ok()? as u32;
+                s.sam = sam.step(s.sam, u)?;
+            } else {
+                s.part = u32::from(r) << 24;
+                s.pending = tail;
+                let (lo, hi) = prefix_range(s.part, 1, tail + 1);
+                if !self.has_raw_edge(sam, s, lo, hi) {
+                    return None;
+                }
+            }
+        } else {
+            if !is_continuation(r) {
+                return None;
+            }
+            let len = utf8_tail_len((s.part >> 24) as u8).expect("lead byte") + 1;
+            let have = len - s.pending;
+            s.part |= u32::from(r) << (24 - 8 * u32::from(have));
+            s.pending -= 1;
+            if s.pending == 0 {
+                let (cp, _) = prefix_range(s.part, len, len);
+                let c = char::from_u32(cp)?;
+                let u = self.raw_chars.binary_search(&c).ok()? as u32;
+                s.sam = sam.step(s.sam, u)?;
+                s.part = 0;
+            } else {
+                let (lo, hi) = prefix_range(s.part, have + 1, len);
+                if !self.has_raw_edge(sam, s, lo, hi) {
+                    return None;
+                }
+            }
         }
         self.is_live(s).then_some(s)
     }
@@ -785,14 +900,35 @@ impl GroundedString {
         let Some(sam) = &self.sam else {
             return false;
         };
-        for &(u, _) in sam.edges(s.sam) {
-            if u < 256 {
-                set_bit(out, u as u8);
-            }
-        }
+        let n_raw = self.raw_chars.len() as u32;
+        let mut buf = [0u8; 4];
         if s.pending == 0 {
+            // The first byte of every raw character that can follow.
+            for &(u, _) in sam.edges(s.sam) {
+                if u < n_raw {
+                    set_bit(
+                        out,
+                        self.raw_chars[u as usize].encode_utf8(&mut buf).as_bytes()[0],
+                    );
+                }
+            }
             for (o, e) in out.iter_mut().zip(&self.esc_first[mode]) {
                 *o |= e;
+            }
+        } else {
+            // The next byte of the characters that extend the partial one.
+            let len = utf8_tail_len((s.part >> 24) as u8).expect("lead byte") + 1;
+            let have = (len - s.pending) as usize;
+            let (lo, hi) = prefix_range(s.part, have as u8, len);
+            let a = self.raw_chars.partition_point(|&c| (c as u32) < lo) as u32;
+            let b = self.raw_chars.partition_point(|&c| (c as u32) <= hi) as u32;
+            let e = sam.edges(s.sam);
+            let from = e.partition_point(|x| x.0 < a);
+            for &(u, _) in e[from..].iter().take_while(|x| x.0 < b) {
+                set_bit(
+                    out,
+                    self.raw_chars[u as usize].encode_utf8(&mut buf).as_bytes()[have],
+                );
             }
         }
         true
