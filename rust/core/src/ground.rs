@@ -588,11 +588,11 @@ impl GroundedString {
                     for e in (0..n).rev() {
                         if e + 1 < n {
                             // Units are whole characters.
-                            if quote_at[e + 1] == q {
-                                acc = 1;
-                            } else if acc != u32::MAX {
-                                acc += 1;
-                            }
+                            acc = if quote_at[e + 1] == q {
+                                1
+                            } else {
+                                acc.saturating_add(1)
+                            };
                         }
                         cost[e] = acc;
                     }
