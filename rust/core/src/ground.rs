@@ -2,15 +2,18 @@
 //! non-empty substrings of an input text (or, ungrounded, of any valid UTF-8 string), under one
 //! format's quoting rules.
 //!
-//! The text is first turned into *units*: a character that the format writes as itself
-//! contributes its UTF-8 bytes (units `0..=255`); a character that the format escapes (`"` in
-//! JSON, `<` in XML, a non-printable character in a Python literal) becomes one special unit
-//! `256 + k`; a character that may not appear inside an entity at all (a type-pairs separator)
-//! becomes a barrier unit that nothing can produce. The substring set is a suffix automaton
-//! over these units (Blumer et al. 1985; at most `2n` states, built in O(n) per request). The
-//! output side reads raw bytes as byte units and escape sequences (a small trie of their
-//! written forms) as special units. A string may start and end only on a character boundary,
-//! so every accepted string is valid UTF-8 and decodes to a substring of the text.
+//! The text is first turned into *units*, one per character: a character that the format
+//! writes as itself is a raw unit (its index among the text's distinct raw characters, sorted
+//! by code point, which is also their UTF-8 byte order); a character that the format escapes
+//! (`"` in JSON, `<` in XML, a non-printable character in a Python literal) is a special unit;
+//! a character that may not appear inside an entity at all (a type-pairs separator) is a
+//! barrier unit that nothing can produce. The substring set is a suffix automaton over these
+//! units (Blumer et al. 1985; at most `2n` states for `n` characters, built in O(n) per
+//! request). The output side reads bytes: the bytes of a raw character are collected until it
+//! is complete, each prefix checked against the range of characters sharing it; an escape
+//! sequence (a small trie of the written forms) completes a special unit. A string may start
+//! and end only on a character boundary, so every accepted string is valid UTF-8 and decodes
+//! to a substring of the text.
 //!
 //! Quoting rules ([`Quoting`]):
 //! * `Json`: `json.dumps(s, ensure_ascii=False)` — `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`,
