@@ -47,7 +47,7 @@ impl KeyedLists {
     /// `iepile-json` for `labels` (schema order) over `text`.
     ///
     /// # Errors
-    /// [`Error::Grammar`] for empty or duplicate labels.
+    /// [`crate::Error::Grammar`] for empty or duplicate labels.
     pub fn iepile_json(labels: &[String], text: &str, opts: &GrammarOptions) -> Result<KeyedLists> {
         check_labels(labels)?;
         let keys: Vec<String> = labels
@@ -65,7 +65,7 @@ impl KeyedLists {
     /// `clue-fill` for `labels` (schema order) over `text`.
     ///
     /// # Errors
-    /// [`Error::Grammar`] for empty or duplicate labels.
+    /// [`crate::Error::Grammar`] for empty or duplicate labels.
     pub fn clue_fill(labels: &[String], text: &str, opts: &GrammarOptions) -> Result<KeyedLists> {
         check_labels(labels)?;
         let keys: Vec<String> = labels
