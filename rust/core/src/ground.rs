@@ -848,7 +848,7 @@ impl GroundedString {
 
     /// Consume output byte `b` as string content. The caller handles the closing byte (the
     /// quote, `<`, or the separator) with [`GroundedString::can_close`] and
-    /// [`GroundedString::is_close_byte`] before calling this.
+    /// [`GroundedString::in_escape`] before calling this.
     #[inline]
     pub fn step(&self, s: StrState, b: u8) -> Option<StrState> {
         let mode = (s.flags & F_MODE) as usize;
