@@ -1,4 +1,4 @@
-"""Benchmarks of the Rust core against plain-Python baselines, side by side in one run.
+"""Scoring and alignment in the Rust core against plain-Python baselines, side by side.
 
 Run with ``make bench`` (or ``.venv/bin/python benches/bench_core.py``). Prints a Markdown
 table; paste it into benches/README.md with the machine and versions it prints.
@@ -8,15 +8,13 @@ Cases:
    plain-Python set-based scorer (the same definition; results must be identical);
 2. alignment of entity strings to spans (left-to-right, non-overlapping): ``nerlm.align_batch``
    vs a plain-Python ``str.find`` aligner with the same policy (results must be identical);
-3. decoding tables with the Qwen2.5 tokenizer: vocabulary preparation, per-request table build
-   and bitmask fill for a 10-label grounded ``iepile-json`` request on a 3,821-character input.
+
+Decoding tables are measured against their peers in ``benches/bench_tables.py``.
 """
 
 from __future__ import annotations
 
-import json
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -122,58 +120,6 @@ def main() -> None:
             f"{t_py:.3f} s",
             f"{t_rs:.3f} s",
             f"{t_py / t_rs:.1f}x",
-        )
-    )
-
-    # Decoding tables.
-    tok_json = (SHARED / "tokenizers" / "qwen2.5" / "tokenizer.json").read_text(encoding="utf-8")
-    t_vocab, vocab = timed(lambda: nerlm.Vocabulary.from_tokenizer_json(tok_json, [151643]), 3)
-    long_text = "".join(texts)[:3821]
-    labels = [nerlm.CLUENER_LABELS_ZH[lab] for lab in nerlm.CLUENER_LABELS]
-    t_table, table = timed(lambda: nerlm.TokenTable(vocab, "iepile-json", labels, long_text), 5)
-    # Walk a real target and time the mask at every step.
-    target = json.dumps(
-        {lab: [long_text[i * 37 : i * 37 + 4]] for i, lab in enumerate(labels)},
-        ensure_ascii=False,
-    )
-    # Advance one byte at a time (byte-level BPE has a token for each of the 256 bytes), so
-    # that every intermediate state, including inside characters, is timed.
-    single = {}
-    for i in range(vocab.size):
-        tb = vocab.token_bytes(i)
-        if tb is not None and len(tb) == 1:
-            single[tb[0]] = i
-    m = table.matcher()
-    mask = np.zeros((1, (151_936 + 31) // 32), np.int32)
-    times = []
-    for b in target.encode():
-        t = time.perf_counter()
-        m.fill_next_token_bitmask(mask)
-        times.append(time.perf_counter() - t)
-        m.accept_token(single[b])
-    times_us = sorted(1e6 * x for x in times)
-    rows.append(
-        (
-            "Qwen2.5 vocabulary preparation (151,665 tokens)",
-            "—",
-            f"{t_vocab:.3f} s",
-            "xgrammar 0.7–1.0 s, llguidance 1.2–2.4 s (issue #3 figures)",
-        )
-    )
-    rows.append(
-        (
-            "10-label grounded iepile-json, 3,821-char input: table build",
-            "—",
-            f"{t_table * 1e3:.3f} ms",
-            f"xgrammar 105 ms → {0.105 / t_table:.0f}x; llguidance 39 ms → {0.039 / t_table:.0f}x",
-        )
-    )
-    rows.append(
-        (
-            "same: bitmask fill per step (p50 / p99 over one target)",
-            "—",
-            f"{statistics.median(times_us):.1f} µs / {times_us[int(0.99 * len(times_us))]:.1f} µs",
-            "xgrammar p50 7.8 µs, llguidance p50 138 µs (issue #3 figures)",
         )
     )
 

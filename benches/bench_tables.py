@@ -96,7 +96,8 @@ VOCAB_SIZE = 151_936
 EOS_ID = 151_643
 MASK_WORDS = (VOCAB_SIZE + 31) // 32
 
-#: The 10 labels, in the order case A lists them.
+#: The 10 labels, in the order case A lists them. (Spelled out rather than imported from
+#: nerlm: the peers' worker processes run in an environment without nerlm.)
 LABELS = ("人名", "组织机构", "景点", "企业", "电影", "书名", "政府", "职位", "地址", "游戏")
 CLUENER_TO_LABEL = {
     "name": "人名",

@@ -180,13 +180,6 @@ impl SuffixAutomaton {
         best
     }
 
-    /// The end index (inclusive) of the earliest occurrence of `state`'s strings; `None` for
-    /// the root (the empty string).
-    pub fn first_end(&self, state: u32) -> Option<u32> {
-        let e = self.first_end[state as usize];
-        (e != u32::MAX).then_some(e)
-    }
-
     /// Build over the bytes of `text` (each byte one unit).
     pub fn from_bytes(text: &[u8]) -> SuffixAutomaton {
         SuffixAutomaton::new(&text.iter().map(|&b| b as u32).collect::<Vec<_>>())
@@ -270,7 +263,6 @@ pub fn py_printable(c: char) -> bool {
 /// Written forms of a special character per mode (`None`: cannot be written in that mode).
 #[derive(Debug, Clone)]
 struct Special {
-    ch: char,
     forms: [Option<Vec<u8>>; 2],
 }
 
@@ -354,7 +346,6 @@ const F_DQ: u8 = 4;
 pub struct GroundedString {
     quoting: Quoting,
     sam: Option<SuffixAutomaton>,
-    specials: Vec<Special>,
     tries: [EscTrie; 2],
     /// Raw bytes that are never content by themselves (closing bytes, escape markers,
     /// bytes that must be escaped), per mode, as a 256-bit set.
@@ -541,7 +532,7 @@ impl GroundedString {
             let forms = form(c);
             if forms.iter().any(Option::is_some) {
                 index.insert(c, specials.len() as u32);
-                specials.push(Special { ch: c, forms });
+                specials.push(Special { forms });
             }
         }
         let stop_char = match quoting {
@@ -639,7 +630,6 @@ impl GroundedString {
             dq: index.get(&'"').copied(),
             quoting,
             sam,
-            specials,
             tries,
             reserved,
             esc_first,
@@ -942,11 +932,6 @@ impl GroundedString {
     /// free string (their masks repeat).
     pub fn cacheable(&self, s: StrState) -> bool {
         s.esc == 0 && s.pending == 0 && (self.sam.is_none() || s.chars == 0)
-    }
-
-    /// The special character a written form stands for (for tests and messages).
-    pub fn special_char(&self, k: u32) -> Option<char> {
-        self.specials.get(k as usize).map(|s| s.ch)
     }
 }
 
