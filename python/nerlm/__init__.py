@@ -44,7 +44,16 @@ from nerlm.formats import (
     read_iepile,
 )
 from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
-from nerlm.score import PRF, ScoreResult, score
+from nerlm.score import (
+    Averaged,
+    CompareResult,
+    ErrorTaxonomy,
+    MatchCounts,
+    ModeScore,
+    ScoreResult,
+    compare,
+    score,
+)
 
 if TYPE_CHECKING:
     from nerlm.generate import ConstrainedLogitsProcessor, Extraction, extract, vocabulary_for
@@ -78,17 +87,21 @@ __all__ = [
     "CLUENER_LABELS",
     "CLUENER_LABELS_ZH",
     "KNOWN_MODELS",
-    "PRF",
     "AlignStatus",
+    "Averaged",
+    "CompareResult",
     "ConstrainedLogitsProcessor",
     "DataFormatError",
     "Entity",
+    "ErrorTaxonomy",
     "Example",
     "Extraction",
     "GgufModel",
     "GrammarError",
     "IepileJson",
+    "MatchCounts",
     "Matcher",
+    "ModeScore",
     "NerlmError",
     "OffsetError",
     "OutputFormat",
@@ -105,6 +118,7 @@ __all__ = [
     "align",
     "align_batch",
     "cache_dir",
+    "compare",
     "extract",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",

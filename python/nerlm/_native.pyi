@@ -6,7 +6,7 @@ allowed (the layout of xgrammar and llguidance). Batch calls release the GIL.
 """
 
 import os
-from typing import final
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +25,8 @@ __all__ = [
     "__version__",
     "align_left_to_right",
     "fill_next_token_bitmask_batch",
-    "score_spans_strict",
+    "score_spans",
+    "score_strings",
 ]
 
 __version__: str
@@ -213,7 +214,7 @@ def align_left_to_right(
         ShapeError: ``texts`` and ``items`` differ in length.
     """
 
-def score_spans_strict(
+def score_spans(
     gold_doc: npt.NDArray[np.int64],
     gold_label: npt.NDArray[np.int64],
     gold_start: npt.NDArray[np.int64],
@@ -222,15 +223,81 @@ def score_spans_strict(
     pred_label: npt.NDArray[np.int64],
     pred_start: npt.NDArray[np.int64],
     pred_end: npt.NDArray[np.int64],
+    n_docs: int,
     n_labels: int,
-) -> tuple[list[int], list[int], list[int], int, int]:
-    """Strict span comparison (same document, label, start and end), sets per document.
+    *,
+    duplicates: str = "set",
+    ends_inclusive: bool = False,
+    min_overlap_percent: float = 0.0,
+    doc_group: npt.NDArray[np.int64] | None = None,
+    n_groups: int = 0,
+    gold_bucket: npt.NDArray[np.int64] | None = None,
+    pred_bucket: npt.NDArray[np.int64] | None = None,
+    n_buckets: int = 0,
+    per_doc: bool = False,
+    outcomes: bool = False,
+) -> dict[str, Any]:
+    """Span-level scoring in the four SemEval-2013 modes at once (see :mod:`nerlm.score`).
+
+    Each side is four int64 columns of equal length (document index in ``0..n_docs``, label
+    id in ``0..n_labels``, start, end); contiguous int64 arrays are read without copying.
+    Within a document, predictions pair with gold spans in input order, as nervaluate 1.2.1
+    does. Modes are ``strict, exact, partial, type`` and categories ``COR, INC, PAR, MIS,
+    SPU``, in that order.
+
+    Args:
+        duplicates: ``"set"`` drops exact repeats per document (first kept); ``"multiset"``
+            scores them.
+        ends_inclusive: Read ``end`` as the last position (nervaluate's convention).
+        min_overlap_percent: Overlap needed, in percent of the gold span's length (0: any).
+        doc_group: Group per document (e.g. source), ``n_groups`` groups.
+        gold_bucket: Bucket per gold span (with ``pred_bucket`` and ``n_buckets``).
+        per_doc: Also return per-document counts.
+        outcomes: Also return per-span outcomes of the overall strict comparison.
 
     Returns:
-        ``(tp, fp, fn, gold_duplicates, pred_duplicates)``: per-label counts (length
-        ``n_labels``) and the numbers of exact duplicate spans removed.
+        ``overall`` uint64 ``[4, 5]``; ``per_label`` ``[n_labels, 4, 5]`` (restricted to each
+        label); ``per_bucket`` ``[n_buckets, 4, 5]``; ``per_group`` ``[n_groups, 4, 5]``;
+        ``exact_docs`` uint64 ``[max(n_groups, 1)]`` (documents whose strict comparison has
+        no error); ``gold_duplicates``, ``pred_duplicates`` (int); ``per_doc`` uint32
+        ``[n_docs or 0, 4, 5]``; ``gold_outcome`` int8 (0 COR, 1 INC, 3 MIS, 5 duplicate),
+        ``pred_outcome`` int8 (0 COR, 1 INC, 4 SPU, 5 duplicate) and ``pred_pair`` int64 (input
+        index of the paired gold span, else -1), empty unless ``outcomes``.
 
     Raises:
-        ShapeError: Columns of unequal length or label ids outside ``0..n_labels``.
-        OffsetError: A negative or reversed span.
+        ShapeError: Columns of unequal length; document, label, group or bucket ids out of
+            range (the message names the side, span index and document).
+        OffsetError: A negative start or an empty or reversed span.
+        ValueError: An unknown duplicate policy, or only one of the bucket columns.
+    """
+
+def score_strings(
+    gold_doc: npt.NDArray[np.int64],
+    gold_label: npt.NDArray[np.int64],
+    gold_key: npt.NDArray[np.int64],
+    pred_doc: npt.NDArray[np.int64],
+    pred_label: npt.NDArray[np.int64],
+    pred_key: npt.NDArray[np.int64],
+    n_docs: int,
+    n_labels: int,
+    *,
+    duplicates: str = "set",
+    doc_group: npt.NDArray[np.int64] | None = None,
+    n_groups: int = 0,
+    per_doc: bool = False,
+) -> dict[str, Any]:
+    """String-level scoring: ``(label, key)`` pairs per document, the key identifying the
+    surface string (equal keys for equal strings).
+
+    With ``"set"``, TP per document and label is the size of the intersection; with
+    ``"multiset"``, the sum of the smaller multiplicities (DeepKE's default).
+
+    Returns:
+        ``per_label`` uint64 ``[n_labels, 3]`` (TP, FP, FN); ``per_group`` ``[n_groups, 3]``;
+        ``exact_docs`` ``[max(n_groups, 1)]``; ``gold_duplicates``, ``pred_duplicates``;
+        ``per_doc`` uint32 ``[n_docs or 0, 3]``.
+
+    Raises:
+        ShapeError: Columns of unequal length; document, label or group ids out of range.
+        ValueError: An unknown duplicate policy.
     """

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from nerlm.data import (
     CLUENER_LABELS_ZH,
@@ -23,7 +24,7 @@ from nerlm.data.jsonl import write_json_lines
 from nerlm.errors import NerlmError
 from nerlm.formats import FORMATS, IepileJson, get_format
 from nerlm.formats.iepile_json import read_iepile
-from nerlm.score import score
+from nerlm.score import compare, score
 
 DATA_FORMATS = ("cluener", "jsonl")
 
@@ -50,21 +51,55 @@ def _label_map(name: str | None) -> dict[str, str]:
     return obj
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    gold = _read(args.gold, args.gold_format, split=args.split)
+def _read_pred(
+    args: argparse.Namespace, path: str, gold: list[Example], labels: list[str]
+) -> tuple[list[Example], ReadReport]:
     report = ReadReport()
-    labels = sorted({e.label for g in gold for e in g.entities})
     if args.pred_format == "cluener":
         pred = read_cluener(
-            args.pred,
+            path,
             texts=[g.text for g in gold],
             ids=[g.id for g in gold],
-            labels=labels,
-            report=report,
+            labels=labels if args.lenient else None,
+            report=report if args.lenient else None,
         )
     else:
-        pred = read_jsonl(args.pred, report=report)
-    result = score(gold, pred, labels=labels, split=args.split, report=report)
+        pred = read_jsonl(path, report=report, lenient=args.lenient)
+    return pred, report
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    gold = _read(args.gold, args.gold_format, split=args.split)
+    labels = (
+        args.labels.split(",")
+        if args.labels
+        else sorted({e.label for g in gold for e in g.entities})
+    )
+    if args.compat:
+        from nerlm import compat
+
+        pred, report = _read_pred(args, args.pred, gold, labels)
+        out = compat.score_compat(args.compat, gold, pred, labels=labels, report=report)
+        print(json.dumps(out.to_dict(), ensure_ascii=False, indent=2) if args.json else out.table())
+        return 0
+    options: dict[str, Any] = {
+        "labels": labels,
+        "level": args.level,
+        "duplicates": args.duplicates,
+        "primary": args.mode,
+        "split": args.split,
+        "lenient": args.lenient,
+    }
+    pred, report = _read_pred(args, args.pred, gold, labels)
+    if args.compare:
+        pred_b, report_b = _read_pred(args, args.compare, gold, labels)
+        res = compare(
+            gold, pred, pred_b, report_a=report, report_b=report_b,
+            resamples=args.bootstrap or 1000, seed=args.seed, **options,
+        )  # fmt: skip
+        print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2) if args.json else res.table())
+        return 0
+    result = score(gold, pred, report=report, bootstrap=args.bootstrap, seed=args.seed, **options)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -195,12 +230,38 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="nerlm", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("score", help="score predictions against gold (strict span match)")
+    s = sub.add_parser(
+        "score",
+        help="score predictions against gold (all match modes, breakdowns, error taxonomy)",
+    )
     s.add_argument("--gold", required=True)
     s.add_argument("--pred", required=True)
     s.add_argument("--gold-format", choices=DATA_FORMATS, default="jsonl")
     s.add_argument("--pred-format", choices=DATA_FORMATS, default="jsonl")
     s.add_argument("--split", default=None, help="split name recorded in the result")
+    s.add_argument("--labels", default=None, help="label set, comma separated (default: gold's)")
+    s.add_argument("--level", choices=("span", "string"), default="span")
+    s.add_argument(
+        "--mode", choices=("strict", "exact", "partial", "type"), default="strict",
+        help="the mode of the per-label table (all four are computed at span level)",
+    )  # fmt: skip
+    s.add_argument("--duplicates", choices=("set", "multiset"), default="set")
+    s.add_argument(
+        "--lenient", action="store_true",
+        help="count malformed spans and unknown labels in the predictions instead of failing",
+    )  # fmt: skip
+    s.add_argument("--bootstrap", type=int, default=0, help="resamples for 95%% intervals")
+    s.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    s.add_argument(
+        "--compare", default=None, metavar="PRED_B",
+        help="a second prediction file: paired bootstrap test of B against --pred",
+    )  # fmt: skip
+    s.add_argument(
+        "--compat", default=None,
+        choices=("cluener", "deepke", "deepke-set", "nervaluate", "conlleval", "seqeval",
+                 "seqeval-strict"),
+        help="score exactly as a reference scorer does (see nerlm.compat)",
+    )  # fmt: skip
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_score)
 

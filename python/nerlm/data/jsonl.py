@@ -81,42 +81,70 @@ def example_from_dict(obj: Any, *, check: bool = True) -> Example:
     return ex
 
 
-def _lenient_entities(obj: Any, report: ReadReport, where: str, doc: int) -> None:
-    """Drop from ``obj`` the entities that cannot be scored, counting them in ``report``."""
-    if not isinstance(obj, dict) or not isinstance(obj.get("entities"), list):
+def _prediction_entities(obj: Any, report: ReadReport, where: str, doc: int, lenient: bool) -> None:
+    """Take from ``obj`` the entities that have no span (ungrounded) or, with ``lenient``,
+    cannot be scored, counting them in ``report``; record parse failures of extraction
+    outputs. Without ``lenient``, a malformed span raises ``ValueError``."""
+    if not isinstance(obj, dict):
+        return
+    if obj.get("parsed") is False:
+        # One count per output that did not parse (a document has one output per chunk).
+        errs = obj.get("parse_errors")
+        msgs = errs if isinstance(errs, list) and errs else ["(no message)"]
+        for m in msgs:
+            report.add("parse_failure", where)
+            report.failed_outputs.append(doc)
+            if "truncated" in str(m):
+                report.add("truncated", where)
+    if not isinstance(obj.get("entities"), list):
         return
     text = obj.get("text")
     kept = []
-    for e in obj["entities"]:
+    for k, e in enumerate(obj["entities"]):
         if not isinstance(e, dict):
+            if not lenient:
+                raise ValueError(f"entity {k} is not an object")
             report.add("malformed_span", where)
             continue
         start, end, label = e.get("start"), e.get("end"), e.get("label")
-        if e.get("status") == "ungrounded" or (isinstance(start, int) and start < 0):
+        if e.get("status") == "ungrounded":
             report.add("ungrounded", where)
             report.unscorable.append((doc, str(label)))
             continue
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end):
-            report.add("malformed_span", where)
-            report.unscorable.append((doc, str(label)))
-            continue
-        if isinstance(text, str):
-            if end > len(text):
-                report.add("span_out_of_range", where)
-            elif "text" in e and text[start:end] != e["text"]:
-                report.add("surface_mismatch", where)
+        problem = None
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
+            problem = "malformed_span"
+        elif isinstance(text, str) and end > len(text):
+            problem = "span_out_of_range"
+        elif isinstance(text, str) and "text" in e and text[start:end] != e["text"]:
+            problem = "surface_mismatch"
+        if problem is not None:
+            if not lenient:
+                raise ValueError(
+                    f"entity {k} {e.get('text', '')!r} [{start}, {end}) with label {label!r}: "
+                    f"{problem.replace('_', ' ')} (lenient mode counts it instead)"
+                )
+            report.add(problem, where)
+            if problem == "malformed_span":
+                report.unscorable.append((doc, str(label)))
+                continue
         kept.append({"start": start, "end": end, "label": label, "text": e.get("text", "")})
     obj["entities"] = kept
 
 
-def read_jsonl(path: PathLike, *, report: ReadReport | None = None) -> list[Example]:
+def read_jsonl(
+    path: PathLike, *, report: ReadReport | None = None, lenient: bool = False
+) -> list[Example]:
     """Read canonical JSONL (``nerlm extract`` output files are read too).
 
     Args:
         path: The file.
-        report: Lenient mode for prediction files: entity problems (ungrounded entities,
-            malformed or out-of-range spans, surface mismatches) are counted in it instead of
-            raised; unscorable entities are listed in ``report.unscorable``.
+        report: Prediction mode: entities without a span (``"status": "ungrounded"``) and
+            outputs that did not parse (``"parsed": false``, truncated ones too) are counted
+            in it, the ungrounded entities listed in ``report.unscorable`` (they score as
+            spurious).
+        lenient: With ``report``, count malformed or out-of-range spans and surface
+            mismatches in it instead of raising.
 
     Raises:
         DataFormatError: A line is not JSON, lacks a member, has an entity whose offsets do not
@@ -127,7 +155,7 @@ def read_jsonl(path: PathLike, *, report: ReadReport | None = None) -> list[Exam
     for line, obj in iter_json_lines(path):
         try:
             if report is not None:
-                _lenient_entities(obj, report, f"{path}:{line}", len(out))
+                _prediction_entities(obj, report, f"{path}:{line}", len(out), lenient)
                 ex = example_from_dict(obj, check=False)
             else:
                 ex = example_from_dict(obj)

@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use numpy::{PyReadonlyArray1, PyReadwriteArray2, PyUntypedArrayMethods};
+use numpy::{PyReadwriteArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use nerlm_core::align::align_batch;
 use nerlm_core::grammar::{Grammar, GrammarOptions, TypePairsSpec};
-use nerlm_core::score::{score_strict, SpanColumns};
 use nerlm_core::tables::{self, bitmask_words};
 use nerlm_core::vocab::{Vocab, VocabKind};
 
 mod errors;
+mod score;
 
 use errors::to_py;
 
@@ -351,59 +351,6 @@ fn align_left_to_right(
         .collect())
 }
 
-type Counts = (Vec<u64>, Vec<u64>, Vec<u64>, u64, u64);
-
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn score_spans_strict(
-    py: Python<'_>,
-    gold_doc: PyReadonlyArray1<'_, i64>,
-    gold_label: PyReadonlyArray1<'_, i64>,
-    gold_start: PyReadonlyArray1<'_, i64>,
-    gold_end: PyReadonlyArray1<'_, i64>,
-    pred_doc: PyReadonlyArray1<'_, i64>,
-    pred_label: PyReadonlyArray1<'_, i64>,
-    pred_start: PyReadonlyArray1<'_, i64>,
-    pred_end: PyReadonlyArray1<'_, i64>,
-    n_labels: usize,
-) -> PyResult<Counts> {
-    let cols = |a: &PyReadonlyArray1<'_, i64>| -> PyResult<Vec<i64>> {
-        Ok(a.as_slice()
-            .map(<[i64]>::to_vec)
-            .unwrap_or_else(|_| a.as_array().iter().copied().collect()))
-    };
-    let (gd, gl, gs, ge) = (
-        cols(&gold_doc)?,
-        cols(&gold_label)?,
-        cols(&gold_start)?,
-        cols(&gold_end)?,
-    );
-    let (pd, pl, ps, pe) = (
-        cols(&pred_doc)?,
-        cols(&pred_label)?,
-        cols(&pred_start)?,
-        cols(&pred_end)?,
-    );
-    let c = py
-        .detach(|| {
-            let g = SpanColumns {
-                doc: &gd,
-                label: &gl,
-                start: &gs,
-                end: &ge,
-            };
-            let p = SpanColumns {
-                doc: &pd,
-                label: &pl,
-                start: &ps,
-                end: &pe,
-            };
-            score_strict(&g, &p, n_labels)
-        })
-        .map_err(to_py)?;
-    Ok((c.tp, c.fp, c.fn_, c.gold_duplicates, c.pred_duplicates))
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -412,7 +359,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Matcher>()?;
     m.add_function(wrap_pyfunction!(fill_next_token_bitmask_batch, m)?)?;
     m.add_function(wrap_pyfunction!(align_left_to_right, m)?)?;
-    m.add_function(wrap_pyfunction!(score_spans_strict, m)?)?;
+    score::register(m)?;
     errors::register(m)?;
     Ok(())
 }
