@@ -229,6 +229,7 @@ def score_spans(
     duplicates: str = "set",
     ends_inclusive: bool = False,
     min_overlap_percent: float = 0.0,
+    pairing: str = "exact-first",
     doc_group: npt.NDArray[np.int64] | None = None,
     n_groups: int = 0,
     gold_bucket: npt.NDArray[np.int64] | None = None,
@@ -241,8 +242,7 @@ def score_spans(
 
     Each side is four int64 columns of equal length (document index in ``0..n_docs``, label
     id in ``0..n_labels``, start, end); contiguous int64 arrays are read without copying.
-    Within a document, predictions pair with gold spans in input order, as nervaluate 1.2.1
-    does. Modes are ``strict, exact, partial, type`` and categories ``COR, INC, PAR, MIS,
+    Modes are ``strict, exact, partial, type`` and categories ``COR, INC, PAR, MIS,
     SPU``, in that order.
 
     Args:
@@ -250,6 +250,8 @@ def score_spans(
             scores them.
         ends_inclusive: Read ``end`` as the last position (nervaluate's convention).
         min_overlap_percent: Overlap needed, in percent of the gold span's length (0: any).
+        pairing: ``"exact-first"`` pairs identical spans before overlaps (nerlm's modes);
+            ``"in-order"`` is nervaluate 1.2.1's single greedy pass in input order.
         doc_group: Group per document (e.g. source), ``n_groups`` groups.
         gold_bucket: Bucket per gold span (with ``pred_bucket`` and ``n_buckets``).
         per_doc: Also return per-document counts.

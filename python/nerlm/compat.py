@@ -382,7 +382,7 @@ def nervaluate(
     (gd, gl, gs, ge), (pd, pl, ps, pe) = cols(tdocs), cols(pdocs)
     r = _native.score_spans(
         gd, gl, gs, ge, pd, pl, ps, pe, len(tdocs), len(tag_ids), duplicates="multiset",
-        ends_inclusive=True, min_overlap_percent=min_overlap_percentage,
+        ends_inclusive=True, min_overlap_percent=min_overlap_percentage, pairing="in-order",
     )  # fmt: skip
     order = (("strict", 0), ("ent_type", 3), ("partial", 2), ("exact", 1))
 

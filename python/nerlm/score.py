@@ -5,8 +5,11 @@ Definitions (DESIGN.md; SemEval-2013 Task 9.1 as nervaluate 1.2.1 implements it)
 * **Span level** compares ``(label, start, end)`` (half-open code point offsets) per document
   in four modes at once: ``strict`` (same label and boundaries), ``exact`` (same boundaries),
   ``partial`` (overlapping boundaries, half credit) and ``type`` (overlap and same label). Each
-  prediction, in order, pairs with at most one gold span not yet paired; the counts are COR,
-  INC, PAR, MIS and SPU, with POSSIBLE = COR+INC+PAR+MIS and ACTUAL = COR+INC+PAR+SPU.
+  prediction pairs with at most one gold span: identical spans pair first, then overlapping
+  ones (nervaluate pairs in one pass in input order, so an imprecise prediction can take the
+  gold span a later prediction matches exactly; :func:`nerlm.compat.nervaluate` reproduces
+  that). The counts are COR, INC, PAR, MIS and SPU, with POSSIBLE = COR+INC+PAR+MIS and
+  ACTUAL = COR+INC+PAR+SPU.
   P = COR/ACTUAL and R = COR/POSSIBLE (``strict``, ``exact``); P = (COR + ½PAR)/ACTUAL and
   R = (COR + ½PAR)/POSSIBLE (``partial``, ``type``); F1 = 2PR/(P+R). In ``strict`` mode COR is
   the usual TP, ACTUAL − COR the FP and POSSIBLE − COR the FN (conlleval's counts).

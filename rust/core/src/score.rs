@@ -4,7 +4,8 @@
 //!
 //! Definitions follow SemEval-2013 Task 9.1 as nervaluate 1.2.1 implements them (Segura-Bedmar
 //! et al., 2013; <https://github.com/MantisAI/nervaluate>). Within one document, each predicted
-//! span is compared, in input order, with the gold spans not yet paired, in input order:
+//! span is compared with the gold spans not yet paired, in input order (see [`Pairing`] for
+//! the order of the passes):
 //!
 //! | mode | COR (correct) | INC (incorrect) / PAR (partial) |
 //! |---|---|---|
@@ -90,6 +91,17 @@ pub enum Duplicates {
     Multiset,
 }
 
+/// How predictions pair with gold spans within a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pairing {
+    /// Identical spans pair first, then overlaps (nerlm's modes: COR is order-independent, and
+    /// strict COR with [`Duplicates::Set`] is the size of the set intersection).
+    ExactFirst,
+    /// One greedy pass in input order, as nervaluate 1.2.1 does: a prediction takes the first
+    /// overlapping gold span even when a later prediction matches that span exactly.
+    InOrder,
+}
+
 /// Options of [`score_spans`].
 #[derive(Debug, Clone, Copy)]
 pub struct SpanOptions {
@@ -103,6 +115,8 @@ pub struct SpanOptions {
     pub ends_inclusive: bool,
     /// Minimum overlap, in percent of the gold span's length (0: any shared position).
     pub min_overlap_percent: f64,
+    /// How predictions pair with gold spans.
+    pub pairing: Pairing,
     /// Return per-document counts ([`SpanScore::per_doc`]).
     pub per_doc: bool,
     /// Return per-span outcomes of the overall strict comparison.
@@ -207,7 +221,11 @@ fn check_columns(c: &SpanColumns<'_>, what: &str, o: &SpanOptions) -> Result<()>
             )));
         }
         let (s, e) = (c.start[i], c.end[i]);
-        let bad = if o.ends_inclusive { s < 0 || e < s } else { s < 0 || e <= s };
+        let bad = if o.ends_inclusive {
+            s < 0 || e < s
+        } else {
+            s < 0 || e <= s
+        };
         if bad {
             let shown = if o.ends_inclusive {
                 format!("[{s}, {e}] (inclusive end)")
@@ -236,6 +254,7 @@ struct Ent {
 #[derive(Clone, Copy)]
 struct Cfg {
     min_pct: f64,
+    exact_first: bool,
 }
 
 impl Cfg {
@@ -267,18 +286,103 @@ struct Record<'a> {
     gold_cat: &'a mut [i8],
 }
 
-/// The SemEval greedy pairing of one mode over one document (or one label of it).
+/// Records one pairing decision.
+#[inline]
+fn decide(
+    pe: &Ent,
+    cat: usize,
+    gi: Option<usize>,
+    g: &[Ent],
+    paired: &mut [bool],
+    out: &mut [u32; N_CATEGORIES],
+    rec: &mut Option<&mut Record<'_>>,
+) {
+    out[cat] += 1;
+    if let Some(gi) = gi {
+        paired[gi] = true;
+    }
+    if let Some(r) = rec.as_deref_mut() {
+        r.pred_cat[pe.pos as usize] = cat as i8;
+        r.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
+        if let Some(gi) = gi {
+            r.gold_cat[g[gi].pos as usize] = cat as i8;
+        }
+    }
+}
+
+/// The SemEval pairing of one mode over one document (or one label of it).
+///
+/// [`Pairing::InOrder`] is nervaluate's single greedy pass. [`Pairing::ExactFirst`] first pairs
+/// every prediction that has an identical gold span (same bounds, and same label where the
+/// mode compares labels), then, in `type` mode, same-label overlaps by smallest boundary
+/// distance, and only then the remaining overlaps as INC/PAR: an imprecise prediction can no
+/// longer take the gold span that a later prediction matches exactly.
 fn greedy(
     mode: Mode,
     g: &[Ent],
     p: &[Ent],
     cfg: Cfg,
-    paired: &mut Vec<bool>,
+    scratch: &mut PairScratch,
     mut rec: Option<&mut Record<'_>>,
 ) -> [u32; N_CATEGORIES] {
     let mut out = [0u32; N_CATEGORIES];
+    let paired = &mut scratch.paired;
     paired.clear();
     paired.resize(g.len(), false);
+    if cfg.exact_first {
+        let done = &mut scratch.done;
+        done.clear();
+        done.resize(p.len(), false);
+        let labels_matter = matches!(mode, Mode::Strict | Mode::Type);
+        for (pi, pe) in p.iter().enumerate() {
+            let hit = g.iter().enumerate().position(|(gi, ge)| {
+                !paired[gi]
+                    && pe.start == ge.start
+                    && pe.end == ge.end
+                    && (!labels_matter || pe.label == ge.label)
+            });
+            if let Some(gi) = hit {
+                decide(pe, COR, Some(gi), g, paired, &mut out, &mut rec);
+                done[pi] = true;
+            }
+        }
+        if mode == Mode::Type {
+            for (pi, pe) in p.iter().enumerate() {
+                if done[pi] {
+                    continue;
+                }
+                let mut best: Option<(i64, usize)> = None;
+                for (gi, ge) in g.iter().enumerate() {
+                    if !paired[gi] && pe.label == ge.label && cfg.overlaps(pe, ge) {
+                        let d = (pe.start - ge.start).abs() + (pe.end - ge.end).abs();
+                        if best.is_none_or(|(b, _)| d < b) {
+                            best = Some((d, gi));
+                        }
+                    }
+                }
+                if let Some((_, gi)) = best {
+                    decide(pe, COR, Some(gi), g, paired, &mut out, &mut rec);
+                    done[pi] = true;
+                }
+            }
+        }
+        let near = if mode == Mode::Partial { PAR } else { INC };
+        for (pi, pe) in p.iter().enumerate() {
+            if done[pi] {
+                continue;
+            }
+            let hit = g
+                .iter()
+                .enumerate()
+                .position(|(gi, ge)| !paired[gi] && cfg.overlaps(pe, ge));
+            match hit {
+                Some(gi) => decide(pe, near, Some(gi), g, paired, &mut out, &mut rec),
+                None => decide(pe, SPU, None, g, paired, &mut out, &mut rec),
+            }
+        }
+        out[MIS] = paired.iter().filter(|&&x| !x).count() as u32;
+        return out;
+    }
     for pe in p {
         let mut found: Option<usize> = None;
         let mut cand: Option<usize> = None;
@@ -329,20 +433,16 @@ fn greedy(
             (None, Some(gi)) => (if mode == Mode::Partial { PAR } else { INC }, Some(gi)),
             (None, None) => (SPU, None),
         };
-        out[cat] += 1;
-        if let Some(gi) = gi {
-            paired[gi] = true;
-        }
-        if let Some(r) = rec.as_deref_mut() {
-            r.pred_cat[pe.pos as usize] = cat as i8;
-            r.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
-            if let Some(gi) = gi {
-                r.gold_cat[g[gi].pos as usize] = cat as i8;
-            }
-        }
+        decide(pe, cat, gi, g, paired, &mut out, &mut rec);
     }
     out[MIS] = paired.iter().filter(|&&x| !x).count() as u32;
     out
+}
+
+#[derive(Default)]
+struct PairScratch {
+    paired: Vec<bool>,
+    done: Vec<bool>,
 }
 
 /// Drop exact repeats of `(label, start, end)`, keeping the first; returns how many went.
@@ -448,7 +548,10 @@ fn restricted(
     scratch.pk.clear();
     scratch.pk.extend_from_slice(p);
     scratch.pk.sort_by_key(key_of);
-    let (gk, pk) = (std::mem::take(&mut scratch.gk), std::mem::take(&mut scratch.pk));
+    let (gk, pk) = (
+        std::mem::take(&mut scratch.gk),
+        std::mem::take(&mut scratch.pk),
+    );
     let (mut i, mut j) = (0, 0);
     while i < gk.len() || j < pk.len() {
         let k = match (gk.get(i), pk.get(j)) {
@@ -466,7 +569,7 @@ fn restricted(
             j += 1;
         }
         for (m, mode) in MODES.iter().enumerate() {
-            let c = greedy(*mode, &gk[i0..i], &pk[j0..j], cfg, &mut scratch.paired, None);
+            let c = greedy(*mode, &gk[i0..i], &pk[j0..j], cfg, &mut scratch.pair, None);
             add(&mut dst[k as usize], m, &c);
         }
     }
@@ -480,7 +583,7 @@ struct Scratch {
     p: Vec<Ent>,
     gk: Vec<Ent>,
     pk: Vec<Ent>,
-    paired: Vec<bool>,
+    pair: PairScratch,
     dropped: Vec<u32>,
     doc: ModeCounts,
 }
@@ -567,6 +670,7 @@ pub fn score_spans(
     let pc = csr(pred.doc, opts.n_docs);
     let cfg = Cfg {
         min_pct: opts.min_overlap_percent,
+        exact_first: opts.pairing == Pairing::ExactFirst,
     };
     let inc = i64::from(opts.ends_inclusive);
 
@@ -627,22 +731,20 @@ pub fn score_spans(
                 gold_cat: job.gold_cat,
             };
             for (di, d) in job.docs.clone().enumerate() {
-                let fill = |s: &mut Vec<Ent>,
-                            c: &SpanColumns<'_>,
-                            x: &Csr,
-                            bucket: Option<&[i64]>| {
-                    s.clear();
-                    let base = x.offsets[d];
-                    for (k, &i) in x.order[base..x.offsets[d + 1]].iter().enumerate() {
-                        s.push(Ent {
-                            label: c.label[i] as u32,
-                            key: bucket.map_or(0, |b| b[i] as u32),
-                            start: c.start[i],
-                            end: c.end[i] + inc,
-                            pos: k as u32,
-                        });
-                    }
-                };
+                let fill =
+                    |s: &mut Vec<Ent>, c: &SpanColumns<'_>, x: &Csr, bucket: Option<&[i64]>| {
+                        s.clear();
+                        let base = x.offsets[d];
+                        for (k, &i) in x.order[base..x.offsets[d + 1]].iter().enumerate() {
+                            s.push(Ent {
+                                label: c.label[i] as u32,
+                                key: bucket.map_or(0, |b| b[i] as u32),
+                                start: c.start[i],
+                                end: c.end[i] + inc,
+                                pos: k as u32,
+                            });
+                        }
+                    };
                 fill(&mut s.g, gold, &gc, buckets.map(|b| b.0));
                 fill(&mut s.p, pred, &pc, buckets.map(|b| b.1));
                 // Local positions of this document within the chunk's outcome slices.
@@ -673,7 +775,7 @@ pub fn score_spans(
                             pred_pair: &mut rec.pred_pair[pbase..pbase + pl],
                             gold_cat: &mut rec.gold_cat[gbase..gbase + gl],
                         };
-                        let c = greedy(*mode, &s.g, &s.p, cfg, &mut s.paired, Some(&mut r));
+                        let c = greedy(*mode, &s.g, &s.p, cfg, &mut s.pair, Some(&mut r));
                         // Pairs are local positions: make them input indices.
                         for v in r.pred_pair.iter_mut() {
                             if *v >= 0 {
@@ -682,13 +784,14 @@ pub fn score_spans(
                         }
                         c
                     } else {
-                        greedy(*mode, &s.g, &s.p, cfg, &mut s.paired, None)
+                        greedy(*mode, &s.g, &s.p, cfg, &mut s.pair, None)
                     };
                     add(&mut s.doc, m, &c);
                 }
                 merge(&mut acc.overall, &s.doc);
                 if !job.per_doc.is_empty() {
-                    let row = &mut job.per_doc[di * N_MODES * N_CATEGORIES..][..N_MODES * N_CATEGORIES];
+                    let row =
+                        &mut job.per_doc[di * N_MODES * N_CATEGORIES..][..N_MODES * N_CATEGORIES];
                     for (m, counts) in s.doc.iter().enumerate() {
                         for (c, &x) in counts.iter().enumerate() {
                             row[m * N_CATEGORIES + c] = x as u32;
@@ -714,10 +817,7 @@ pub fn score_spans(
             }
             acc
         })
-        .reduce(
-            || Acc::new(opts.n_labels, n_buckets, n_groups),
-            Acc::merge,
-        );
+        .reduce(|| Acc::new(opts.n_labels, n_buckets, n_groups), Acc::merge);
 
     // Outcomes were written in document-run order: scatter them back to input order.
     let (gold_outcome, pred_outcome, pred_pair) = if opts.outcomes {
@@ -987,6 +1087,7 @@ mod tests {
             duplicates: Duplicates::Set,
             ends_inclusive: false,
             min_overlap_percent: 0.0,
+            pairing: Pairing::ExactFirst,
             per_doc: true,
             outcomes: true,
         }
@@ -1010,7 +1111,10 @@ mod tests {
     fn strict_counts_and_duplicates() {
         let (mut a, mut b) = (Default::default(), Default::default());
         let g = cols(&[[0, 0, 0, 2], [0, 1, 3, 5], [1, 0, 2, 4]], &mut a);
-        let p = cols(&[[0, 0, 0, 2], [0, 0, 3, 5], [1, 0, 2, 4], [1, 0, 2, 4]], &mut b);
+        let p = cols(
+            &[[0, 0, 0, 2], [0, 0, 3, 5], [1, 0, 2, 4], [1, 0, 2, 4]],
+            &mut b,
+        );
         let r = score_spans(&g, &p, &opts(2, 2), &Breakdowns::default()).unwrap();
         // strict: COR 2, INC 1 (label differs on [3,5)), no MIS, no SPU (duplicate dropped)
         assert_eq!(r.overall[0], [2, 1, 0, 0, 0]);
@@ -1024,6 +1128,21 @@ mod tests {
         assert_eq!(r.per_label[0][0], [2, 0, 0, 0, 1]);
         assert_eq!(r.per_label[1][0], [0, 0, 0, 1, 0]);
         assert_eq!(r.exact_docs, vec![1]);
+    }
+
+    #[test]
+    fn exact_first_pairing_is_order_independent() {
+        let (mut a, mut b) = (Default::default(), Default::default());
+        // The imprecise prediction comes first and overlaps the gold span the second matches.
+        let g = cols(&[[0, 0, 0, 4]], &mut a);
+        let p = cols(&[[0, 0, 1, 4], [0, 0, 0, 4]], &mut b);
+        let r = score_spans(&g, &p, &opts(1, 1), &Breakdowns::default()).unwrap();
+        assert_eq!(r.overall[0], [1, 0, 0, 0, 1]);
+        assert_eq!(r.pred_outcome, vec![SPU as i8, COR as i8]);
+        let mut o = opts(1, 1);
+        o.pairing = Pairing::InOrder;
+        let r = score_spans(&g, &p, &o, &Breakdowns::default()).unwrap();
+        assert_eq!(r.overall[0], [0, 1, 0, 0, 1]); // nervaluate: INC then SPU
     }
 
     #[test]
@@ -1089,7 +1208,9 @@ mod tests {
         let g = cols(&[[0, 3, 0, 1]], &mut a);
         let p = cols(&[[0, 0, 2, 2]], &mut b);
         let e = score_spans(&g, &p, &opts(1, 2), &Breakdowns::default()).unwrap_err();
-        assert!(e.to_string().contains("gold span 0 (document 0): label id 3"));
+        assert!(e
+            .to_string()
+            .contains("gold span 0 (document 0): label id 3"));
         let mut c = Default::default();
         let g2 = cols(&[], &mut c);
         let e = score_spans(&g2, &p, &opts(1, 2), &Breakdowns::default()).unwrap_err();

@@ -9,8 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use nerlm_core::score::{
-    score_spans as core_score_spans, score_strings as core_score_strings, Breakdowns,
-    Duplicates, ModeCounts, SpanColumns, SpanOptions, StringColumns, N_CATEGORIES, N_MODES,
+    score_spans as core_score_spans, score_strings as core_score_strings, Breakdowns, Duplicates,
+    ModeCounts, Pairing, SpanColumns, SpanOptions, StringColumns, N_CATEGORIES, N_MODES,
 };
 
 use crate::errors::to_py;
@@ -47,7 +47,7 @@ fn mode_array<'py>(py: Python<'py>, v: &[ModeCounts]) -> PyResult<Bound<'py, PyA
     pred_doc, pred_label, pred_start, pred_end,
     n_docs, n_labels, *,
     duplicates = "set", ends_inclusive = false, min_overlap_percent = 0.0,
-    doc_group = None, n_groups = 0,
+    pairing = "exact-first", doc_group = None, n_groups = 0,
     gold_bucket = None, pred_bucket = None, n_buckets = 0,
     per_doc = false, outcomes = false,
 ))]
@@ -67,6 +67,7 @@ fn score_spans<'py>(
     duplicates: &str,
     ends_inclusive: bool,
     min_overlap_percent: f64,
+    pairing: &str,
     doc_group: Option<Col<'py>>,
     n_groups: usize,
     gold_bucket: Option<Col<'py>>,
@@ -81,6 +82,15 @@ fn score_spans<'py>(
         duplicates: self::duplicates(duplicates)?,
         ends_inclusive,
         min_overlap_percent,
+        pairing: match pairing {
+            "exact-first" => Pairing::ExactFirst,
+            "in-order" => Pairing::InOrder,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "pairing must be 'exact-first' or 'in-order', not {pairing:?}"
+                )))
+            }
+        },
         per_doc,
         outcomes,
     };
