@@ -445,25 +445,198 @@ struct PairScratch {
     done: Vec<bool>,
 }
 
+/// Pairwise relations of one document's spans as bit sets over the gold spans (at most 64):
+/// for pred `i`, bit `j` of `ov[i]` is set when pred `i` overlaps gold `j`, of `sb[i]` when
+/// they have the same bounds, of `sl[i]` when they have the same label.
+#[derive(Default)]
+struct Masks {
+    ov: Vec<u64>,
+    sb: Vec<u64>,
+    sl: Vec<u64>,
+}
+
+impl Masks {
+    fn build(&mut self, g: &[Ent], p: &[Ent], cfg: Cfg) {
+        self.ov.clear();
+        self.sb.clear();
+        self.sl.clear();
+        for pe in p {
+            let (mut ov, mut sb, mut sl) = (0u64, 0u64, 0u64);
+            for (j, ge) in g.iter().enumerate() {
+                let bit = 1u64 << j;
+                if cfg.overlaps(pe, ge) {
+                    ov |= bit;
+                }
+                if pe.start == ge.start && pe.end == ge.end {
+                    sb |= bit;
+                }
+                if pe.label == ge.label {
+                    sl |= bit;
+                }
+            }
+            self.ov.push(ov);
+            self.sb.push(sb);
+            self.sl.push(sl);
+        }
+    }
+}
+
+/// [`greedy`] with [`Pairing::ExactFirst`] on bit sets: the preds `preds` (indices into `p`,
+/// at most 64, in input order) against the gold spans in `gold` (a bit set). Same result as
+/// the general loop, which picks the lowest unpaired gold index at each step.
+fn pair_masks(
+    mode: Mode,
+    g: &[Ent],
+    p: &[Ent],
+    preds: &[u8],
+    gold: u64,
+    m: &Masks,
+    mut rec: Option<&mut Record<'_>>,
+) -> [u32; N_CATEGORIES] {
+    let mut out = [0u32; N_CATEGORIES];
+    let mut free = gold;
+    let mut done = 0u64;
+    let labels_matter = matches!(mode, Mode::Strict | Mode::Type);
+    let mut take = |pi: usize, cat: usize, gi: Option<usize>, free: &mut u64, out: &mut [u32; 5]| {
+        out[cat] += 1;
+        if let Some(gi) = gi {
+            *free &= !(1u64 << gi);
+        }
+        if let Some(r) = rec.as_deref_mut() {
+            let pe = &p[pi];
+            r.pred_cat[pe.pos as usize] = cat as i8;
+            r.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
+            if let Some(gi) = gi {
+                r.gold_cat[g[gi].pos as usize] = cat as i8;
+            }
+        }
+    };
+    for (k, &pi) in preds.iter().enumerate() {
+        let pi = pi as usize;
+        let mut c = free & m.sb[pi];
+        if labels_matter {
+            c &= m.sl[pi];
+        }
+        if c != 0 {
+            take(pi, COR, Some(c.trailing_zeros() as usize), &mut free, &mut out);
+            done |= 1u64 << k;
+        }
+    }
+    if mode == Mode::Type {
+        for (k, &pi) in preds.iter().enumerate() {
+            if done >> k & 1 == 1 {
+                continue;
+            }
+            let pi = pi as usize;
+            let mut c = free & m.ov[pi] & m.sl[pi];
+            if c == 0 {
+                continue;
+            }
+            let pe = &p[pi];
+            let mut best = (i64::MAX, 0usize);
+            while c != 0 {
+                let gi = c.trailing_zeros() as usize;
+                c &= c - 1;
+                let ge = &g[gi];
+                let d = (pe.start - ge.start).abs() + (pe.end - ge.end).abs();
+                if d < best.0 {
+                    best = (d, gi);
+                }
+            }
+            take(pi, COR, Some(best.1), &mut free, &mut out);
+            done |= 1u64 << k;
+        }
+    }
+    let near = if mode == Mode::Partial { PAR } else { INC };
+    for (k, &pi) in preds.iter().enumerate() {
+        if done >> k & 1 == 1 {
+            continue;
+        }
+        let pi = pi as usize;
+        let c = free & m.ov[pi];
+        if c != 0 {
+            take(pi, near, Some(c.trailing_zeros() as usize), &mut free, &mut out);
+        } else {
+            take(pi, SPU, None, &mut free, &mut out);
+        }
+    }
+    out[MIS] = free.count_ones();
+    out
+}
+
+fn all_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+/// Restricted comparisons on bit sets: for each key, all four modes over its spans.
+fn restricted_masks(
+    g: &[Ent],
+    p: &[Ent],
+    key_of: fn(&Ent) -> u32,
+    m: &Masks,
+    dst: &mut [ModeCounts],
+    doc: &ModeCounts,
+    keys: &mut Vec<u32>,
+    preds: &mut Vec<u8>,
+) {
+    keys.clear();
+    for e in g.iter().chain(p) {
+        let k = key_of(e);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    if keys.len() == 1 {
+        merge(&mut dst[keys[0] as usize], doc);
+        return;
+    }
+    for &k in keys.iter() {
+        let mut gold = 0u64;
+        for (j, e) in g.iter().enumerate() {
+            if key_of(e) == k {
+                gold |= 1u64 << j;
+            }
+        }
+        preds.clear();
+        preds.extend(
+            p.iter()
+                .enumerate()
+                .filter(|(_, e)| key_of(e) == k)
+                .map(|(i, _)| i as u8),
+        );
+        for (mi, mode) in MODES.iter().enumerate() {
+            let c = pair_masks(*mode, g, p, preds, gold, m, None);
+            add(&mut dst[k as usize], mi, &c);
+        }
+    }
+}
+
 /// Drop exact repeats of `(label, start, end)`, keeping the first; returns how many went.
 fn dedup(v: &mut Vec<Ent>, dropped: &mut Vec<u32>) -> u64 {
     let before = v.len();
     if before < 2 {
         return 0;
     }
-    let mut keep: Vec<Ent> = Vec::with_capacity(before);
-    for e in v.iter() {
-        if keep
+    // In place: `kept` entries stay at the front, in order.
+    let mut kept = 0;
+    for i in 0..before {
+        let e = v[i];
+        if v[..kept]
             .iter()
             .any(|k| k.label == e.label && k.start == e.start && k.end == e.end)
         {
             dropped.push(e.pos);
         } else {
-            keep.push(*e);
+            v[kept] = e;
+            kept += 1;
         }
     }
-    *v = keep;
-    (before - v.len()) as u64
+    v.truncate(kept);
+    (before - kept) as u64
 }
 
 fn add(dst: &mut ModeCounts, m: usize, c: &[u32; N_CATEGORIES]) {
@@ -584,6 +757,9 @@ struct Scratch {
     gk: Vec<Ent>,
     pk: Vec<Ent>,
     pair: PairScratch,
+    masks: Masks,
+    keys: Vec<u32>,
+    preds: Vec<u8>,
     dropped: Vec<u32>,
     doc: ModeCounts,
 }
@@ -766,6 +942,12 @@ pub fn score_spans(
                     }
                 }
                 s.doc = ModeCounts::default();
+                let fast = cfg.exact_first && s.g.len() <= 64 && s.p.len() <= 64;
+                if fast {
+                    s.masks.build(&s.g, &s.p, cfg);
+                    s.preds.clear();
+                    s.preds.extend(0..s.p.len() as u8);
+                }
                 for (m, mode) in MODES.iter().enumerate() {
                     let c = if m == 0 && opts.outcomes {
                         let gl = gc.offsets[d + 1] - gc.offsets[d];
@@ -775,7 +957,12 @@ pub fn score_spans(
                             pred_pair: &mut rec.pred_pair[pbase..pbase + pl],
                             gold_cat: &mut rec.gold_cat[gbase..gbase + gl],
                         };
-                        let c = greedy(*mode, &s.g, &s.p, cfg, &mut s.pair, Some(&mut r));
+                        let c = if fast {
+                            let all = all_bits(s.g.len());
+                            pair_masks(*mode, &s.g, &s.p, &s.preds, all, &s.masks, Some(&mut r))
+                        } else {
+                            greedy(*mode, &s.g, &s.p, cfg, &mut s.pair, Some(&mut r))
+                        };
                         // Pairs are local positions: make them input indices.
                         for v in r.pred_pair.iter_mut() {
                             if *v >= 0 {
@@ -783,6 +970,9 @@ pub fn score_spans(
                             }
                         }
                         c
+                    } else if fast {
+                        let all = all_bits(s.g.len());
+                        pair_masks(*mode, &s.g, &s.p, &s.preds, all, &s.masks, None)
                     } else {
                         greedy(*mode, &s.g, &s.p, cfg, &mut s.pair, None)
                     };
@@ -807,13 +997,24 @@ pub fn score_spans(
                 if exact {
                     acc.exact_docs[group] += 1;
                 }
-                let (g, p) = (std::mem::take(&mut s.g), std::mem::take(&mut s.p));
-                restricted(&g, &p, cfg, |e| e.label, &mut acc.per_label, &mut s);
-                if buckets.is_some() {
-                    restricted(&g, &p, cfg, |e| e.key, &mut acc.per_bucket, &mut s);
+                if fast {
+                    let (g, p, m, doc) = (&s.g, &s.p, &s.masks, &s.doc);
+                    let (keys, preds) = (&mut s.keys, &mut s.preds);
+                    let label = |e: &Ent| e.label;
+                    restricted_masks(g, p, label, m, &mut acc.per_label, doc, keys, preds);
+                    if buckets.is_some() {
+                        let key = |e: &Ent| e.key;
+                        restricted_masks(g, p, key, m, &mut acc.per_bucket, doc, keys, preds);
+                    }
+                } else {
+                    let (g, p) = (std::mem::take(&mut s.g), std::mem::take(&mut s.p));
+                    restricted(&g, &p, cfg, |e| e.label, &mut acc.per_label, &mut s);
+                    if buckets.is_some() {
+                        restricted(&g, &p, cfg, |e| e.key, &mut acc.per_bucket, &mut s);
+                    }
+                    s.g = g;
+                    s.p = p;
                 }
-                s.g = g;
-                s.p = p;
             }
             acc
         })
@@ -1143,6 +1344,61 @@ mod tests {
         o.pairing = Pairing::InOrder;
         let r = score_spans(&g, &p, &o, &Breakdowns::default()).unwrap();
         assert_eq!(r.overall[0], [0, 1, 0, 0, 1]); // nervaluate: INC then SPU
+    }
+
+    /// The bit-set path (at most 64 spans a side) and the general loop agree.
+    #[test]
+    fn bitset_path_matches_general_loop() {
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..3000 {
+            let mk = |next: &mut dyn FnMut(u64) -> u64| -> Vec<Ent> {
+                (0..next(7))
+                    .map(|k| {
+                        let s = next(12) as i64;
+                        Ent {
+                            label: next(3) as u32,
+                            key: 0,
+                            start: s,
+                            end: s + 1 + next(4) as i64,
+                            pos: k as u32,
+                        }
+                    })
+                    .collect()
+            };
+            let g = mk(&mut next);
+            let p = mk(&mut next);
+            let cfg = Cfg {
+                min_pct: [0.0, 1.0, 50.0][next(3) as usize],
+                exact_first: true,
+            };
+            let mut masks = Masks::default();
+            masks.build(&g, &p, cfg);
+            let preds: Vec<u8> = (0..p.len() as u8).collect();
+            let mut sc = PairScratch::default();
+            for mode in MODES {
+                let slow = greedy(mode, &g, &p, cfg, &mut sc, None);
+                let fast = pair_masks(mode, &g, &p, &preds, all_bits(g.len()), &masks, None);
+                assert_eq!(slow, fast);
+                // Restricted to label 0.
+                let g0: Vec<Ent> = g.iter().filter(|e| e.label == 0).copied().collect();
+                let p0: Vec<Ent> = p.iter().filter(|e| e.label == 0).copied().collect();
+                let gold0 = g
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.label == 0)
+                    .fold(0u64, |m, (j, _)| m | 1 << j);
+                let preds0: Vec<u8> = (0..p.len() as u8)
+                    .filter(|&i| p[i as usize].label == 0)
+                    .collect();
+                let slow0 = greedy(mode, &g0, &p0, cfg, &mut sc, None);
+                let fast0 = pair_masks(mode, &g, &p, &preds0, gold0, &masks, None);
+                assert_eq!(slow0, fast0);
+            }
+        }
     }
 
     #[test]
