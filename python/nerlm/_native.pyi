@@ -6,6 +6,7 @@ allowed (the layout of xgrammar and llguidance). Batch calls release the GIL.
 """
 
 import os
+from collections.abc import Sequence
 from typing import Any, final
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "Vocabulary",
     "__version__",
     "align_left_to_right",
+    "entity_columns",
     "fill_next_token_bitmask_batch",
     "score_spans",
     "score_strings",
@@ -271,6 +273,27 @@ def score_spans(
             range (the message names the side, span index and document).
         OffsetError: A negative start or an empty or reversed span.
         ValueError: An unknown duplicate policy, or only one of the bucket columns.
+    """
+
+def entity_columns(
+    docs: Sequence[Any],
+    label_ids: dict[str, int],
+    surface_ids: dict[str, int] | None = None,
+) -> dict[str, npt.NDArray[np.int64]]:
+    """The entities of ``docs`` (objects with ``text`` and ``entities``; entities with
+    ``label``, ``start``, ``end``, ``text``) as int64 columns, in order.
+
+    Labels missing from ``label_ids`` are added to it with the next ids; with ``surface_ids``
+    each entity's ``text`` is interned in it (equal strings, equal keys).
+
+    Returns:
+        ``doc`` (document index), ``label``, ``start``, ``end``, ``key`` (surface id, empty
+        without ``surface_ids``), each ``[n_entities]``; ``text_len`` ``[n_docs]`` (code
+        points).
+
+    Raises:
+        AttributeError, TypeError: A document or entity lacks an attribute or has a
+            non-integer offset.
     """
 
 def score_strings(

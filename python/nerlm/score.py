@@ -30,7 +30,7 @@ Reference scorers' own conventions (CLUENER, DeepKE, seqeval, nervaluate, conlle
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -438,57 +438,51 @@ class _Columns:
     label: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    key: np.ndarray
+    text_len: np.ndarray
 
 
-def _columns(docs: Sequence[Example], label_ids: Mapping[str, int]) -> _Columns:
-    counts = [len(d.entities) for d in docs]
-    n = sum(counts)
-    ents = [e for d in docs for e in d.entities]
-    return _Columns(
-        np.repeat(np.arange(len(docs), dtype=np.int64), counts),
-        np.fromiter((label_ids[e.label] for e in ents), np.int64, n),
-        np.fromiter((e.start for e in ents), np.int64, n),
-        np.fromiter((e.end for e in ents), np.int64, n),
-    )
+def _entity_columns(
+    docs: Sequence[Example], ids: dict[str, int], keys: dict[str, int] | None
+) -> _Columns:
+    """int64 columns of every entity (Rust reads the objects); new labels are added to
+    ``ids``, surfaces interned in ``keys`` when given."""
+    c = _native.entity_columns(docs, ids, keys)
+    return _Columns(c["doc"], c["label"], c["start"], c["end"], c["key"], c["text_len"])
 
 
-def _check_gold(gold: Sequence[Example]) -> None:
-    for g in gold:
-        n = len(g.text)
-        for e in g.entities:
-            if not 0 <= e.start < e.end <= n:
-                raise ValueError(
-                    f"gold document {g.id!r}: entity {e.label!r} [{e.start}, {e.end}) is not a "
-                    f"span of its text (length {n}; 0 <= start < end <= length required)"
-                )
+def _check_spans(
+    docs: Sequence[Example], c: _Columns, side: str, problems: Counter[str], lenient: bool
+) -> np.ndarray:
+    """Raise (or, when ``lenient``, count) spans that are empty, reversed or outside the text.
 
+    A document with an empty text (a prediction read without its text) is not range-checked.
 
-def _check_pred(
-    pred: Sequence[Example], known: set[str] | None, problems: Counter[str], lenient: bool
-) -> None:
-    for p in pred:
-        n = len(p.text) if p.text else None
-        for e in p.entities:
-            bad = None
-            if e.start >= e.end or e.start < 0:
-                bad = "malformed_span"
-            elif n is not None and e.end > n:
-                bad = "span_out_of_range"
-            if bad:
-                if not lenient:
-                    raise ValueError(
-                        f"predicted document {p.id!r}: entity {e.label!r} [{e.start}, {e.end}) "
-                        f"is not a span of its text ({bad}; pass lenient=True to count it)"
-                    )
-                problems[bad] += 1
-            if known is not None and e.label not in known:
-                if not lenient:
-                    raise ValueError(
-                        f"predicted document {p.id!r}: entity {e.text!r} at [{e.start}, "
-                        f"{e.end}) has label {e.label!r}, which is not in the label set "
-                        f"(pass lenient=True to count it as spurious)"
-                    )
-                problems["unknown_label"] += 1
+    Returns:
+        The rows of malformed spans (lenient mode), which cannot be scored as spans.
+    """
+    malformed = (c.start < 0) | (c.end <= c.start)
+    tl = c.text_len[c.doc] if len(c.doc) else c.doc
+    outside = ~malformed & (tl > 0) & (c.end > tl)
+    if not lenient or side == "gold":
+        bad = np.flatnonzero(malformed | outside)
+        if len(bad):
+            i = int(bad[0])
+            d = docs[int(c.doc[i])]
+            e = next(x for x in d.entities if (x.start, x.end) == (int(c.start[i]), int(c.end[i])))
+            kind = "malformed_span" if malformed[i] else "span_out_of_range"
+            hint = "" if side == "gold" else f"; pass lenient=True to count it ({kind})"
+            raise ValueError(
+                f"{side} document {d.id!r}: entity {e.label!r} {e.text!r} [{e.start}, {e.end}) "
+                f"is not a span of its text (length {len(d.text)}; 0 <= start < end <= length "
+                f"required{hint})"
+            )
+        return np.zeros(0, np.int64)
+    if malformed.any():
+        problems["malformed_span"] += int(malformed.sum())
+    if outside.any():
+        problems["span_out_of_range"] += int(outside.sum())
+    return np.flatnonzero(malformed)
 
 
 def align_predictions(
@@ -504,11 +498,15 @@ def align_predictions(
         ValueError: Gold ids repeat, a predicted id is not a gold id, or a predicted id repeats
             (each message names the id).
     """
-    gold_ids: dict[str, int] = {}
-    for i, g in enumerate(gold):
-        if g.id in gold_ids:
-            raise ValueError(f"gold id {g.id!r} appears twice")
-        gold_ids[g.id] = i
+    gids = [g.id for g in gold]
+    gold_ids = {gid: i for i, gid in enumerate(gids)}
+    if len(gold_ids) != len(gids):
+        seen: set[str] = set()
+        dup = next(x for x in gids if x in seen or seen.add(x))  # type: ignore[func-returns-value]
+        raise ValueError(f"gold id {dup!r} appears twice")
+    pids = [p.id for p in pred]
+    if pids == gids:
+        return list(pred), 0, list(range(len(pred)))
     by_id: dict[str, Example] = {}
     positions = []
     for p in pred:
@@ -601,24 +599,56 @@ def _score(
     modes = MODES if level == "span" else ("strict",)
     if primary not in modes:
         raise ValueError(f"primary must be one of {modes} at {level} level, not {primary!r}")
-    _check_gold(gold)
     aligned, missing, pos_to_gold = align_predictions(gold, pred)
     problems: Counter[str] = Counter()
     if report is not None:
         problems.update({k: v for k, v in report.counts.items() if k not in _CONTENT_KINDS})
     if missing:
         problems["missing_prediction"] += missing
-    known = (
-        list(labels) if labels is not None else sorted({e.label for g in gold for e in g.entities})
-    )
-    _check_pred(aligned, set(known), problems, lenient)
-    unscorable = report.unscorable if report else []
-    extra = sorted(
-        ({e.label for p in aligned for e in p.entities} | {lab for _, lab in unscorable})
-        - set(known)
-    )
-    names = known + extra
-    ids = {name: i for i, name in enumerate(names)}
+    ids: dict[str, int] = {}
+    if labels is not None:
+        ids = {name: i for i, name in enumerate(dict.fromkeys(labels))}
+    keys: dict[str, int] | None = {} if level == "string" else None
+    g = _entity_columns(gold, ids, keys)
+    if labels is not None and len(ids) > len(labels):
+        first = next(iter(set(ids) - set(labels)))
+        raise ValueError(f"gold label {first!r} is not in the label set {list(labels)}")
+    if labels is None:
+        # Label ids in sorted order of the gold labels.
+        order = sorted(ids)
+        remap = np.array([order.index(name) for name in ids], np.int64)
+        g.label = remap[g.label] if len(g.label) else g.label
+        ids = {name: i for i, name in enumerate(order)}
+    known = list(ids)
+    _check_spans(gold, g, "gold", problems, lenient=False)
+    p = _entity_columns(aligned, ids, keys)
+    dropped = _check_spans(aligned, p, "predicted", problems, lenient)
+    if len(dropped):
+        keep = np.ones(len(p.doc), bool)
+        keep[dropped] = False
+        dropped_docs, dropped_labels = p.doc[dropped], p.label[dropped]
+        p = _Columns(p.doc[keep], p.label[keep], p.start[keep], p.end[keep],
+                     p.key[keep] if len(p.key) else p.key, p.text_len)  # fmt: skip
+    if len(ids) > len(known):
+        unknown_mask = p.label >= len(known)
+        if not lenient:
+            i = int(np.flatnonzero(unknown_mask)[0])
+            d = aligned[int(p.doc[i])]
+            name = list(ids)[int(p.label[i])]
+            raise ValueError(
+                f"predicted document {d.id!r}: an entity at [{p.start[i]}, {p.end[i]}) has label "
+                f"{name!r}, which is not in the label set (pass lenient=True to count it as "
+                f"spurious)"
+            )
+        problems["unknown_label"] += int(unknown_mask.sum())
+    for _, lab in report.unscorable if report else []:
+        ids.setdefault(lab, len(ids))
+    names = list(ids)
+    # Predicted entities without a usable span: ungrounded ones from the reader (document
+    # position in the prediction file) and, in lenient mode, malformed spans. They are spurious.
+    unscorable = [(pos_to_gold[d], ids[lab]) for d, lab in (report.unscorable if report else [])]
+    if len(dropped):
+        unscorable += list(zip(dropped_docs.tolist(), dropped_labels.tolist(), strict=True))
     sources = [str(g.meta.get("source", "")) for g in gold]
     # Sources are a breakdown only when the gold documents come from more than one.
     source_names = sorted(set(sources)) if len(set(sources)) > 1 else []
@@ -626,13 +656,12 @@ def _score(
     group = np.array([source_ids[s] for s in sources], np.int64) if source_names else None
     want_doc = bootstrap > 0 or want_rows or bool(unscorable)
     n_docs = len(gold)
-    unscorable_docs = np.array([pos_to_gold[d] for d, _ in unscorable], np.int64)
-    unscorable_labels = np.array([ids[lab] for _, lab in unscorable], np.int64)
+    unscorable_docs = np.array([d for d, _ in unscorable], np.int64)
+    unscorable_labels = np.array([lab for _, lab in unscorable], np.int64)
 
     by_length: dict[str, dict[str, MatchCounts]] = {}
     errors: ErrorTaxonomy | None = None
     if level == "span":
-        g, p = _columns(gold, ids), _columns(aligned, ids)
         buckets: dict[str, Any] = {}
         if length_edges:
             edges = np.asarray(length_edges, np.int64)
@@ -697,19 +726,8 @@ def _score(
             "modes (strict, exact, partial, type) as SemEval-2013 / nervaluate define them"
         )
     else:
-        keys: dict[str, int] = {}
-
-        def cols(docs: Sequence[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            cnt = [len(d.entities) for d in docs]
-            n = sum(cnt)
-            ents = [e for d in docs for e in d.entities]
-            return (
-                np.repeat(np.arange(len(docs), dtype=np.int64), cnt),
-                np.fromiter((ids[e.label] for e in ents), np.int64, n),
-                np.fromiter((keys.setdefault(e.text, len(keys)) for e in ents), np.int64, n),
-            )
-
-        gcols, pcols = cols(gold), cols(aligned)
+        gcols = (g.doc, g.label, g.key)
+        pcols = (p.doc, p.label, p.key)
         r = _native.score_strings(
             *gcols, *pcols, n_docs, len(names), duplicates=duplicates, doc_group=group,
             n_groups=len(source_names), per_doc=want_doc,
@@ -840,14 +858,13 @@ def _taxonomy(
     ps, pe, gs, ge = p.start[inc], p.end[inc], g.start[gi], g.end[gi]
     same_label = p.label[inc] == g.label[gi]
     same_bounds = (ps == gs) & (pe == ge)
-    boundary: Counter[str] = Counter()
     b = same_label & ~same_bounds
     side = np.where(ps[b] != gs[b], np.where(pe[b] != ge[b], "both", "left"), "right")
     contains = (ps[b] <= gs[b]) & (pe[b] >= ge[b])
     inside = (ps[b] >= gs[b]) & (pe[b] <= ge[b])
     how = np.where(contains, "extend", np.where(inside, "shrink", "shift"))
-    for s, h in zip(side.tolist(), how.tolist(), strict=True):
-        boundary[f"{s}-{h}"] += 1
+    kinds, freq = np.unique(np.char.add(np.char.add(side, "-"), how), return_counts=True)
+    boundary = {str(k): int(c) for k, c in zip(kinds.tolist(), freq.tolist(), strict=True)}
     n = len(names)
     conf = np.zeros((n + 1, n + 1), np.int64)
     cor = np.flatnonzero(po == _COR)
@@ -867,7 +884,7 @@ def _taxonomy(
         spurious=len(spu) + n_unscorable,
         missed=len(mis),
         type_confusions=int((~same_label & same_bounds).sum()),
-        boundary=dict(sorted(boundary.items())),
+        boundary=boundary,
         type_and_boundary=int((~same_label & ~same_bounds).sum()),
         confusion_labels=[*names, "(none)"],
         confusion=conf.tolist(),

@@ -223,8 +223,71 @@ fn score_strings<'py>(
     Ok(d)
 }
 
+/// Columns of the entities of a list of documents (objects with `.text` and `.entities`, each
+/// entity with `.label`, `.start`, `.end` and `.text`).
+#[pyfunction]
+#[pyo3(signature = (docs, label_ids, surface_ids = None))]
+fn entity_columns<'py>(
+    py: Python<'py>,
+    docs: &Bound<'py, PyAny>,
+    label_ids: &Bound<'py, PyDict>,
+    surface_ids: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (a_text, a_entities, a_label, a_start, a_end) = (
+        pyo3::intern!(py, "text"),
+        pyo3::intern!(py, "entities"),
+        pyo3::intern!(py, "label"),
+        pyo3::intern!(py, "start"),
+        pyo3::intern!(py, "end"),
+    );
+    let (mut doc, mut label, mut start, mut end, mut key) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut text_len = Vec::new();
+    for (i, d) in docs.try_iter()?.enumerate() {
+        let d = d?;
+        text_len.push(d.getattr(a_text)?.len()? as i64);
+        for e in d.getattr(a_entities)?.try_iter()? {
+            let e = e?;
+            let lab = e.getattr(a_label)?;
+            let id = match label_ids.get_item(&lab)? {
+                Some(v) => v.extract::<i64>()?,
+                None => {
+                    let id = label_ids.len() as i64;
+                    label_ids.set_item(&lab, id)?;
+                    id
+                }
+            };
+            doc.push(i as i64);
+            label.push(id);
+            start.push(e.getattr(a_start)?.extract::<i64>()?);
+            end.push(e.getattr(a_end)?.extract::<i64>()?);
+            if let Some(keys) = surface_ids {
+                let t = e.getattr(a_text)?;
+                let k = match keys.get_item(&t)? {
+                    Some(v) => v.extract::<i64>()?,
+                    None => {
+                        let k = keys.len() as i64;
+                        keys.set_item(&t, k)?;
+                        k
+                    }
+                };
+                key.push(k);
+            }
+        }
+    }
+    let out = PyDict::new(py);
+    out.set_item("doc", doc.into_pyarray(py))?;
+    out.set_item("label", label.into_pyarray(py))?;
+    out.set_item("start", start.into_pyarray(py))?;
+    out.set_item("end", end.into_pyarray(py))?;
+    out.set_item("key", key.into_pyarray(py))?;
+    out.set_item("text_len", text_len.into_pyarray(py))?;
+    Ok(out)
+}
+
 /// Add the scoring functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(entity_columns, m)?)?;
     m.add_function(wrap_pyfunction!(score_spans, m)?)?;
     m.add_function(wrap_pyfunction!(score_strings, m)?)?;
     Ok(())
