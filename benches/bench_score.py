@@ -52,10 +52,15 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def noisy(spans: list[tuple[str, int, int]], n: int, labels: list[str], rng: random.Random
           ) -> list[tuple[str, int, int]]:  # fmt: skip
     out = []
-    for lab, s, e in spans:
+    for lab0, s0, e0 in spans:
+        lab, s, e = lab0, s0, e0
         x = rng.random()
         if x < 0.1:
             continue
@@ -251,7 +256,7 @@ def main() -> None:
     print(f"nerlm kernel: {n_all / t_k / 1e6:.1f} M entities/s (gold + predicted) on "
           f"{args.sentences:,} sentences; {n_all_peer / t_ks / 1e6:.1f} M/s on {m:,}; resident "
           f"memory +{rss_k:.0f} MB during the call ({rss_k * 2**20 / n_all:.0f} bytes/entity); "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
+          f"peak RSS {peak_mb():.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":
