@@ -506,3 +506,26 @@ def test_extraction_outputs_feed_the_taxonomy(tmp_path: Path) -> None:
     lenient = ReadReport()
     nerlm.read_jsonl(bad, report=lenient, lenient=True)
     assert lenient.counts["span_out_of_range"] == 1
+
+
+def test_score_arrays_fast_path() -> None:
+    import numpy as np
+
+    gold, pred = _cluener_pair("official_ner_predict.json")
+    labels = list(nerlm.CLUENER_LABELS)
+    ids = {lab: i for i, lab in enumerate(labels)}
+
+    def cols(docs: list[Example]) -> dict[str, Any]:
+        rows = [(i, ids[e.label], e.start, e.end) for i, d in enumerate(docs) for e in d.entities]
+        a = np.array(rows, np.int64)
+        return {"doc": a[:, 0], "label": a[:, 1], "start": a[:, 2], "end": a[:, 3]}
+
+    r = nerlm.score_arrays(cols(gold), cols(pred), n_docs=len(gold), labels=labels)
+    ref = nerlm.score(gold, pred, labels=labels)
+    assert (r.micro.tp, r.micro.fp, r.micro.fn) == (1714, 523, 1358)
+    from nerlm.score import MODES
+
+    for m in MODES:
+        assert r.modes[m].micro == ref.modes[m].micro
+    assert r.errors is not None and ref.errors is not None
+    assert r.errors.confusion == ref.errors.confusion

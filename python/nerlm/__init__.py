@@ -53,6 +53,7 @@ from nerlm.score import (
     ScoreResult,
     compare,
     score,
+    score_arrays,
 )
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ __all__ = [
     "read_iepile",
     "read_jsonl",
     "score",
+    "score_arrays",
     "vocabulary_for",
     "write_cluener",
     "write_jsonl",
