@@ -40,6 +40,7 @@ pub mod error;
 pub mod grammar;
 pub mod ground;
 pub mod score;
+pub mod similarity;
 pub mod tables;
 pub mod text;
 pub mod vocab;
