@@ -272,6 +272,10 @@ def jieba_cut_batch(texts: list[str]) -> list[list[str]]:
     """``list(jieba.cut(text))`` per text (jieba 0.42.1 accurate mode with HMM, computed by
     jieba-rs 0.11 with its default dictionary), in parallel with the GIL released.
 
+    jieba-rs's output is adjusted where it departs from Python jieba: CJK ideographs outside
+    U+4E00..U+9FD5 are words of their own, and ASCII runs joined by ``.``, ``_`` or ``-`` in
+    the HMM stage are split with Python jieba's ``[a-zA-Z0-9]+(?:\\.\\d+)?%?``.
+
     Returns:
         The words of each text; whitespace characters are words of their own.
     """

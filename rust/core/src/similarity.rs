@@ -67,7 +67,9 @@ pub fn is_blank(s: &str) -> bool {
 /// the dictionary total, which is the denominator of every word probability; `jieba-rs`'s copy
 /// lists it once. The missing 3 is added to the total here through an entry that no text can
 /// match (it contains U+0000, which never occurs inside a word block), so that route scores,
-/// and therefore near-ties between routes, are the same as in Python.
+/// and therefore near-ties between routes, are the same as in Python. (On CLUENER's 12,091 dev
+/// and train texts the pad changes no segmentation; it is there for exactness, not for a
+/// measured case.)
 pub fn jieba() -> &'static Jieba {
     static JIEBA: OnceLock<Jieba> = OnceLock::new();
     JIEBA.get_or_init(|| {
@@ -155,6 +157,9 @@ fn cut_piece<'a>(piece: &'a str, out: &mut Vec<&'a str>) {
 /// U+9FD6..U+9FFF) end a word block and are words of their own, and runs of ASCII letters and
 /// digits that the HMM stage sees are split with Python jieba's pattern
 /// `[a-zA-Z0-9]+(?:\.\d+)?%?` (so `K-1` is `K`, `-`, `1` and `7.90M` is `7.90`, `M`).
+///
+/// On CLUENER, `jieba-rs` alone differs from Python jieba on 28 of the 1,343 dev texts and 240
+/// of the 10,748 train texts, all through the second cause; with the adjustments, none differ.
 pub fn cut_words(text: &str) -> Vec<&str> {
     let mut out = Vec::with_capacity(text.len() / 4 + 1);
     let mut start = 0;
