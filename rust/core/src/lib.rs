@@ -5,7 +5,8 @@
 //! * [`align`]: entity strings written by a model -> character spans in the input;
 //! * [`vocab`], [`ground`], [`grammar`], [`tables`]: grammar-constrained decoding tables over a
 //!   tokenizer's exact token bytes, with entity strings grounded in the input text;
-//! * [`score`]: strict span scoring.
+//! * [`score`]: strict span scoring;
+//! * [`similarity`]: ROUGE and BLEU of raw outputs, exact with rouge-chinese and nltk.
 //!
 //! Offsets in the public API are half-open code point offsets (Python string indices).
 //!
@@ -40,6 +41,7 @@ pub mod error;
 pub mod grammar;
 pub mod ground;
 pub mod score;
+pub mod similarity;
 pub mod tables;
 pub mod text;
 pub mod vocab;

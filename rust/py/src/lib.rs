@@ -14,6 +14,7 @@ use nerlm_core::vocab::{Vocab, VocabKind};
 
 mod errors;
 mod score;
+mod similarity;
 
 use errors::to_py;
 
@@ -361,5 +362,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(align_left_to_right, m)?)?;
     score::register(m)?;
     errors::register(m)?;
+    similarity::register(m)?;
     Ok(())
 }
