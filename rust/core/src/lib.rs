@@ -5,7 +5,9 @@
 //! * [`align`]: entity strings written by a model -> character spans in the input;
 //! * [`vocab`], [`ground`], [`grammar`], [`tables`]: grammar-constrained decoding tables over a
 //!   tokenizer's exact token bytes, with entity strings grounded in the input text;
-//! * [`score`]: strict span scoring.
+//! * [`score`]: strict span scoring;
+//! * [`tags`]: tag sequences <-> spans (IOB1, IOB2, IOE1, IOE2, IOBES, BILOU, BMES) and the
+//!   chunking and counting of seqeval 1.2.2 and CoNLL `conlleval`.
 //!
 //! Offsets in the public API are half-open code point offsets (Python string indices).
 //!
@@ -41,6 +43,7 @@ pub mod grammar;
 pub mod ground;
 pub mod score;
 pub mod tables;
+pub mod tags;
 pub mod text;
 pub mod vocab;
 
