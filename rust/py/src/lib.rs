@@ -14,6 +14,7 @@ use nerlm_core::tables::{self, bitmask_words};
 use nerlm_core::vocab::{Vocab, VocabKind};
 
 mod errors;
+mod tags;
 
 use errors::to_py;
 
@@ -414,5 +415,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(align_left_to_right, m)?)?;
     m.add_function(wrap_pyfunction!(score_spans_strict, m)?)?;
     errors::register(m)?;
+    tags::register(m)?;
     Ok(())
 }
