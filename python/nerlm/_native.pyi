@@ -6,7 +6,7 @@ allowed (the layout of xgrammar and llguidance). Batch calls release the GIL.
 """
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, final
 
 import numpy as np
@@ -19,18 +19,24 @@ __all__ = [
     "NerlmError",
     "OffsetError",
     "ShapeError",
+    "TagError",
     "TokenRejectedError",
     "TokenTable",
     "TokenizerError",
     "Vocabulary",
     "__version__",
     "align_left_to_right",
+    "conlleval_counts",
+    "encode_tag_strings",
     "entity_columns",
     "fill_next_token_bitmask_batch",
     "jieba_cut_batch",
     "python_round_batch",
     "score_spans",
     "score_strings",
+    "seqeval_counts",
+    "spans_to_tags",
+    "tags_to_spans",
     "text_similarity_batch",
 ]
 
@@ -53,6 +59,9 @@ class ShapeError(NerlmError):
 
 class OffsetError(NerlmError):
     """An offset is outside its text or a span is reversed."""
+
+class TagError(NerlmError, ValueError):
+    """A tag is unknown, or not a tag of the scheme in use (also a ValueError)."""
 
 @final
 class Vocabulary:
@@ -387,4 +396,128 @@ def python_round_batch(
 
     Returns:
         Shape ``(n,)``, float64.
+    """
+
+# ---- tag sequences <-> spans (nerlm_core::tags; see nerlm.tags) ----
+#
+# Tag sequences are a flat int32 array of tag ids into a vocabulary of tag strings plus int64
+# sentence offsets of shape [n_sentences + 1] (offsets[0] == 0, non-decreasing, offsets[-1] ==
+# number of tags): the tags of sentence s are ids[offsets[s]:offsets[s + 1]]. Spans are int64
+# columns (sentence, type id, start, end) with half-open token offsets within the sentence.
+# Schemes: "IOB1", "IOB2" ("BIO"), "IOE1", "IOE2", "IOBES" ("BIOES"), "BILOU", "BMES"; None
+# is seqeval's default (lenient) chunking.
+
+def encode_tag_strings(
+    sequences: Iterable[Iterable[str]], vocabulary: list[str]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Map tag strings to ids into ``vocabulary``, appending the strings it lacks (in place).
+
+    Returns:
+        ``(ids, offsets)``: ids of shape ``[n_tags]`` and offsets of shape
+        ``[n_sentences + 1]``.
+
+    Raises:
+        TypeError: A sentence is a str or not iterable, or a tag is not a str (the message
+            names the sentence and token index).
+    """
+
+def tags_to_spans(
+    ids: npt.NDArray[np.int32],
+    offsets: npt.NDArray[np.int64],
+    vocabulary: list[str],
+    scheme: str | None = None,
+    *,
+    suffix: bool = False,
+    seqeval_exact: bool = False,
+) -> tuple[
+    list[str],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]:
+    """Decode tag ids into spans, in parallel over sentences with the GIL released.
+
+    ``scheme=None`` is seqeval 1.2.2's default chunking; a scheme decodes strictly (seqeval's
+    ``mode="strict"``; IOE1 completed unless ``seqeval_exact``).
+
+    Returns:
+        ``(type_names, sentence, type_id, start, end)``: type names by id (the type of ``O``,
+        ``"_"``, included) and span columns of shape ``[n_spans]``, sorted by sentence.
+
+    Raises:
+        TagError: An unknown tag, a tag outside the scheme, an unknown scheme name, or a
+            default-mode chunk that seqeval would close across a sentence break.
+        ShapeError: Bad offsets, or ids outside the vocabulary.
+    """
+
+def spans_to_tags(
+    sentence: npt.NDArray[np.int64],
+    type_id: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    offsets: npt.NDArray[np.int64],
+    type_names: list[str],
+    scheme: str,
+    *,
+    suffix: bool = False,
+) -> tuple[npt.NDArray[np.int32], list[str]]:
+    """Write span columns (any order) as tag ids of ``scheme``.
+
+    Returns:
+        ``(ids, vocabulary)``: ids of shape ``[offsets[-1]]`` into the vocabulary, whose id 0
+        is ``"O"`` and ids ``1 + t * k + j`` the ``j``-th letter of the scheme for type ``t``.
+
+    Raises:
+        OffsetError: An empty or reversed span, one past its sentence, or two overlapping
+            spans (the message names the sentence and both spans).
+        ShapeError: Columns of unequal length, bad offsets, sentence or type ids out of range.
+        TagError: Unknown scheme, or a type name that cannot be written in a tag.
+    """
+
+def seqeval_counts(
+    gold_ids: npt.NDArray[np.int32],
+    gold_offsets: npt.NDArray[np.int64],
+    pred_ids: npt.NDArray[np.int32],
+    pred_offsets: npt.NDArray[np.int64],
+    vocabulary: list[str],
+    scheme: str | None = None,
+    *,
+    suffix: bool = False,
+) -> tuple[
+    list[str], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int
+]:
+    """seqeval 1.2.2's counts: chunks (default, or strict for ``scheme``) as sets per sentence.
+
+    Returns:
+        ``(type_names, tp, pred, true, correct_tokens, tokens)``: per type id (arrays of shape
+        ``[len(type_names)]``) the matched, predicted and gold chunks, then the tokens whose
+        tag strings are equal and the number of tokens.
+
+    Raises:
+        TagError: An unknown tag or a tag outside the scheme.
+        ShapeError: Bad offsets, different sentence counts or lengths.
+    """
+
+def conlleval_counts(
+    gold_ids: npt.NDArray[np.int32],
+    pred_ids: npt.NDArray[np.int32],
+    offsets: npt.NDArray[np.int64],
+    vocabulary: list[str],
+    boundary: npt.NDArray[np.bool_] | None = None,
+) -> tuple[
+    list[str], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int
+]:
+    """conlleval.pl's counting (one ``offsets`` for gold and guess, a break after each sentence).
+
+    ``boundary`` (shape ``[n_tags]``) marks tokens equal to ``-X-``, which are sentence breaks.
+
+    Returns:
+        ``(type_names, correct_chunk, found_guessed, found_correct, correct_tags, tokens)``:
+        per type id the correct, guessed and gold phrases, then the tokens whose (tag, type)
+        agree and the number of tokens.
+
+    Raises:
+        TagError: An unknown tag (conlleval tags are prefix tags).
+        ShapeError: Bad offsets or arrays of different lengths.
     """

@@ -27,6 +27,9 @@ pub enum Error {
     /// An offset lies outside its text or not on a character boundary.
     #[error("offset: {0}")]
     Offset(String),
+    /// A tag string is not a tag of the chunking in use, or a tag is not allowed by a scheme.
+    #[error("tag: {0}")]
+    Tag(String),
 }
 
 /// Result alias for the core.

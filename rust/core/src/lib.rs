@@ -7,6 +7,8 @@
 //!   tokenizer's exact token bytes, with entity strings grounded in the input text;
 //! * [`score`]: strict span scoring;
 //! * [`similarity`]: ROUGE and BLEU of raw outputs, exact with rouge-chinese and nltk.
+//! * [`tags`]: tag sequences <-> spans (IOB1, IOB2, IOE1, IOE2, IOBES, BILOU, BMES) and the
+//!   chunking and counting of seqeval 1.2.2 and CoNLL `conlleval`.
 //!
 //! Offsets in the public API are half-open code point offsets (Python string indices).
 //!
@@ -43,6 +45,7 @@ pub mod ground;
 pub mod score;
 pub mod similarity;
 pub mod tables;
+pub mod tags;
 pub mod text;
 pub mod vocab;
 

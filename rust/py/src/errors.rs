@@ -1,8 +1,10 @@
 //! The Python exception hierarchy: every core error maps to a subclass of `NerlmError`.
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 
 create_exception!(
     _native,
@@ -41,6 +43,30 @@ create_exception!(
     "An offset is outside its text or not a valid span."
 );
 
+/// `TagError(NerlmError, ValueError)`: two bases, so made with `type()` once.
+static TAG_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn tag_error(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    let t = TAG_ERROR.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        let bases = PyTuple::new(
+            py,
+            [py.get_type::<NerlmError>(), py.get_type::<PyValueError>()],
+        )?;
+        let ns = PyDict::new(py);
+        ns.set_item(
+            "__doc__",
+            "A tag is unknown, or not a tag of the scheme in use (also a ValueError).",
+        )?;
+        ns.set_item("__module__", "nerlm._native")?;
+        let t = py
+            .get_type::<PyType>()
+            .call1(("TagError", bases, ns))?
+            .cast_into::<PyType>()?;
+        Ok(t.unbind())
+    })?;
+    Ok(t.bind(py))
+}
+
 /// Map a core error to its Python exception.
 pub fn to_py(e: nerlm_core::Error) -> PyErr {
     use nerlm_core::Error as E;
@@ -51,6 +77,10 @@ pub fn to_py(e: nerlm_core::Error) -> PyErr {
         E::TokenRejected { .. } => TokenRejectedError::new_err(msg),
         E::Shape(_) => ShapeError::new_err(msg),
         E::Offset(_) => OffsetError::new_err(msg),
+        E::Tag(_) => Python::attach(|py| match tag_error(py) {
+            Ok(t) => PyErr::from_type(t.clone(), msg),
+            Err(e) => e,
+        }),
     }
 }
 
@@ -63,5 +93,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TokenRejectedError", py.get_type::<TokenRejectedError>())?;
     m.add("ShapeError", py.get_type::<ShapeError>())?;
     m.add("OffsetError", py.get_type::<OffsetError>())?;
+    m.add("TagError", tag_error(py)?)?;
     Ok(())
 }

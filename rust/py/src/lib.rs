@@ -15,6 +15,7 @@ use nerlm_core::vocab::{Vocab, VocabKind};
 mod errors;
 mod score;
 mod similarity;
+mod tags;
 
 use errors::to_py;
 
@@ -363,5 +364,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     score::register(m)?;
     errors::register(m)?;
     similarity::register(m)?;
+    tags::register(m)?;
     Ok(())
 }
