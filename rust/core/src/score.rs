@@ -497,20 +497,21 @@ fn pair_masks(
     let mut free = gold;
     let mut done = 0u64;
     let labels_matter = matches!(mode, Mode::Strict | Mode::Type);
-    let mut take = |pi: usize, cat: usize, gi: Option<usize>, free: &mut u64, out: &mut [u32; 5]| {
-        out[cat] += 1;
-        if let Some(gi) = gi {
-            *free &= !(1u64 << gi);
-        }
-        if let Some(r) = rec.as_deref_mut() {
-            let pe = &p[pi];
-            r.pred_cat[pe.pos as usize] = cat as i8;
-            r.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
+    let mut take =
+        |pi: usize, cat: usize, gi: Option<usize>, free: &mut u64, out: &mut [u32; 5]| {
+            out[cat] += 1;
             if let Some(gi) = gi {
-                r.gold_cat[g[gi].pos as usize] = cat as i8;
+                *free &= !(1u64 << gi);
             }
-        }
-    };
+            if let Some(r) = rec.as_deref_mut() {
+                let pe = &p[pi];
+                r.pred_cat[pe.pos as usize] = cat as i8;
+                r.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
+                if let Some(gi) = gi {
+                    r.gold_cat[g[gi].pos as usize] = cat as i8;
+                }
+            }
+        };
     for (k, &pi) in preds.iter().enumerate() {
         let pi = pi as usize;
         let mut c = free & m.sb[pi];
@@ -518,7 +519,13 @@ fn pair_masks(
             c &= m.sl[pi];
         }
         if c != 0 {
-            take(pi, COR, Some(c.trailing_zeros() as usize), &mut free, &mut out);
+            take(
+                pi,
+                COR,
+                Some(c.trailing_zeros() as usize),
+                &mut free,
+                &mut out,
+            );
             done |= 1u64 << k;
         }
     }
@@ -555,7 +562,13 @@ fn pair_masks(
         let pi = pi as usize;
         let c = free & m.ov[pi];
         if c != 0 {
-            take(pi, near, Some(c.trailing_zeros() as usize), &mut free, &mut out);
+            take(
+                pi,
+                near,
+                Some(c.trailing_zeros() as usize),
+                &mut free,
+                &mut out,
+            );
         } else {
             take(pi, SPU, None, &mut free, &mut out);
         }
@@ -573,6 +586,7 @@ fn all_bits(n: usize) -> u64 {
 }
 
 /// Restricted comparisons on bit sets: for each key, all four modes over its spans.
+#[allow(clippy::too_many_arguments)]
 fn restricted_masks(
     g: &[Ent],
     p: &[Ent],
@@ -1351,7 +1365,9 @@ mod tests {
     fn bitset_path_matches_general_loop() {
         let mut seed = 7u64;
         let mut next = |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
         for _ in 0..3000 {

@@ -67,7 +67,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::score::{score_strict, SpanColumns};
+use crate::score::{
+    score_spans, Breakdowns, Duplicates, Pairing, SpanColumns, SpanOptions, COR, INC, MIS, PAR, SPU,
+};
 
 /// The letter of a tag that says where a token lies in its chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -428,7 +430,7 @@ impl SpanTable {
         self.sentence.is_empty()
     }
 
-    /// The columns as borrowed [`SpanColumns`] (for [`score_strict`]).
+    /// The columns as borrowed [`SpanColumns`] (for [`score_spans`]).
     pub fn columns(&self) -> SpanColumns<'_> {
         SpanColumns {
             doc: &self.sentence,
@@ -944,7 +946,33 @@ pub fn seqeval_counts(
         }
     };
     let n_types = tags.type_names.len();
-    let c = score_strict(&g.columns(), &p.columns(), n_types)?;
+    let (gc, pc) = (g.columns(), p.columns());
+    let n_docs = gc
+        .doc
+        .iter()
+        .chain(pc.doc)
+        .max()
+        .map_or(0, |&d| d as usize + 1);
+    let opts = SpanOptions {
+        n_docs,
+        n_labels: n_types,
+        duplicates: Duplicates::Set,
+        ends_inclusive: false,
+        min_overlap_percent: 0.0,
+        pairing: Pairing::ExactFirst,
+        per_doc: false,
+        outcomes: false,
+    };
+    // Strict mode restricted per type, spans as sets per sentence: COR is the intersection.
+    let r = score_spans(&gc, &pc, &opts, &Breakdowns::default())?;
+    let strict = |k: usize, f: fn(&[u64; 5]) -> u64| -> u64 { f(&r.per_label[k][0]) };
+    let tp: Vec<u64> = (0..n_types).map(|k| strict(k, |c| c[COR])).collect();
+    let pred: Vec<u64> = (0..n_types)
+        .map(|k| strict(k, |c| c[COR] + c[INC] + c[PAR] + c[SPU]))
+        .collect();
+    let gold: Vec<u64> = (0..n_types)
+        .map(|k| strict(k, |c| c[COR] + c[INC] + c[PAR] + c[MIS]))
+        .collect();
     let canon = &tags.canon;
     let correct_tokens = gold_ids
         .par_chunks(1 << 16)
@@ -957,9 +985,9 @@ pub fn seqeval_counts(
         })
         .sum();
     Ok(ChunkCounts {
-        pred: c.tp.iter().zip(&c.fp).map(|(a, b)| a + b).collect(),
-        gold: c.tp.iter().zip(&c.fn_).map(|(a, b)| a + b).collect(),
-        tp: c.tp,
+        pred,
+        gold,
+        tp,
         correct_tokens,
         tokens: gold_ids.len() as u64,
     })
