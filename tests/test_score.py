@@ -529,3 +529,21 @@ def test_score_arrays_fast_path() -> None:
         assert r.modes[m].micro == ref.modes[m].micro
     assert r.errors is not None and ref.errors is not None
     assert r.errors.confusion == ref.errors.confusion
+
+
+def test_tag_compat_on_documents_matches_seqeval() -> None:
+    from seqeval.metrics import f1_score
+
+    gold, pred = _cluener_pair("official_ner_predict.json")
+    c = compat.score_compat("seqeval", gold, pred)
+    y_true = nerlm.tags_from_spans(
+        [sorted({(e.label, e.start, e.end) for e in g.entities}, key=lambda x: x[1:])
+         for g in gold], [len(g.text) for g in gold])  # fmt: skip
+    y_pred = nerlm.tags_from_spans(
+        [sorted({(e.label, e.start, e.end) for e in p.entities}, key=lambda x: x[1:])
+         for p in pred], [len(g.text) for g in gold])  # fmt: skip
+    assert c.values["f1"] == f1_score(y_true, y_pred)
+    # CLUENER spans do not overlap, so seqeval's default F1 is the strict span F1.
+    assert round(c.values["f1"], 4) == 0.6457
+    conll = compat.score_compat("conlleval", gold, pred)
+    assert round(conll.values["FB1"], 2) == 64.57

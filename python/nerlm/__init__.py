@@ -32,6 +32,7 @@ from nerlm.errors import (
     NerlmError,
     OffsetError,
     ShapeError,
+    TagError,
     TokenizerError,
     TokenRejectedError,
 )
@@ -55,6 +56,8 @@ from nerlm.score import (
     score,
     score_arrays,
 )
+from nerlm.similarity import text_similarity
+from nerlm.tags import conlleval_compat, seqeval_compat, spans_from_tags, tags_from_spans
 
 if TYPE_CHECKING:
     from nerlm.generate import ConstrainedLogitsProcessor, Extraction, extract, vocabulary_for
@@ -111,6 +114,7 @@ __all__ = [
     "ReadReport",
     "ScoreResult",
     "ShapeError",
+    "TagError",
     "TokenRejectedError",
     "TokenTable",
     "TokenizerError",
@@ -120,6 +124,7 @@ __all__ = [
     "align_batch",
     "cache_dir",
     "compare",
+    "conlleval_compat",
     "extract",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",
@@ -130,6 +135,10 @@ __all__ = [
     "read_jsonl",
     "score",
     "score_arrays",
+    "seqeval_compat",
+    "spans_from_tags",
+    "tags_from_spans",
+    "text_similarity",
     "vocabulary_for",
     "write_cluener",
     "write_jsonl",

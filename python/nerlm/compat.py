@@ -17,7 +17,8 @@ which value nerlm returned instead:
   (lists of dicts with inclusive ``end``, or lists of BIO tag lists): the four SemEval modes
   with nervaluate's pairing order, its 1% minimum overlap of the gold span, duplicates kept.
 
-seqeval and conlleval compatibility (tag sequences) are in :mod:`nerlm.tags`.
+seqeval 1.2.2 and conlleval compatibility on tag sequences are :func:`nerlm.tags.seqeval_compat`
+and :func:`nerlm.tags.conlleval_compat`; :func:`score_compat` runs them on canonical documents.
 """
 
 from __future__ import annotations
@@ -420,7 +421,8 @@ def score_compat(
     """Run a compatibility scorer on canonical documents (``nerlm score --compat``).
 
     ``nervaluate`` receives the spans as dicts with inclusive ends (``end - 1``), the
-    documented way to pass half-open spans to it.
+    documented way to pass half-open spans to it; ``seqeval``, ``seqeval-strict`` (IOB2) and
+    ``conlleval`` receive IOB2 character tags written from the spans.
 
     Raises:
         ValueError: An unknown scorer name, and whatever the scorer raises.
@@ -453,4 +455,70 @@ def score_compat(
                 "duplicates": "kept (a repeated prediction is spurious)",
             },
         )
+    if scorer in ("seqeval", "seqeval-strict", "conlleval"):
+        return _tag_compat(scorer, gold, pred, labels)
     raise ValueError(f"unknown compatibility scorer {scorer!r}")
+
+
+def _tag_compat(
+    scorer: str, gold: Sequence[Example], pred: Sequence[Example], labels: Sequence[str] | None
+) -> CompatResult:
+    """seqeval or conlleval on IOB2 character tags written from the spans.
+
+    Raises:
+        nerlm.OffsetError: Overlapping spans in a document (a tag sequence cannot hold them).
+    """
+    from nerlm import tags as tagmod
+
+    aligned, _, _ = align_predictions(gold, pred)
+    keep = set(labels) if labels is not None else None
+
+    def spans(docs: Sequence[Example]) -> list[list[tuple[str, int, int]]]:
+        return [
+            sorted({(e.label, e.start, e.end) for e in d.entities
+                    if keep is None or e.label in keep}, key=lambda x: (x[1], x[2]))
+            for d in docs
+        ]  # fmt: skip
+
+    lengths = [len(g.text) for g in gold]
+    y_true = tagmod.tags_from_spans(spans(gold), lengths, scheme="IOB2")
+    y_pred = tagmod.tags_from_spans(spans(aligned), lengths, scheme="IOB2")
+    definition = {
+        "input": "spans written as IOB2 tags, one per character (exact duplicates removed)",
+    }
+    if scorer == "conlleval":
+        c = tagmod.conlleval_compat(y_true, y_pred)
+        definition["reference"] = "CoNLL conlleval.pl (2004-01-26)"
+        return CompatResult(
+            scorer="conlleval",
+            values={
+                "accuracy": c.accuracy,
+                "precision": c.precision,
+                "recall": c.recall,
+                "FB1": c.fb1,
+                "found_correct": c.found_correct,
+                "found_guessed": c.found_guessed,
+                "correct": c.correct,
+            },
+            per_label={k: v.to_dict() for k, v in c.per_type.items()},
+            notes=list(c.notes),
+            definition=definition,
+        )
+    strict = scorer == "seqeval-strict"
+    r = tagmod.seqeval_compat(y_true, y_pred, mode="strict" if strict else None,
+                              scheme="IOB2" if strict else None)  # fmt: skip
+    definition["reference"] = "seqeval 1.2.2 " + ("strict IOB2" if strict else "default mode")
+    return CompatResult(
+        scorer=scorer,
+        values={
+            "precision": r.precision,
+            "recall": r.recall,
+            "f1": r.f1,
+            "accuracy": r.accuracy,
+            "macro": r.macro.to_dict(),
+            "weighted": r.weighted.to_dict(),
+        },
+        per_label={k: v.to_dict() for k, v in r.per_type.items()},
+        notes=list(r.notes),
+        definition={**definition, **r.definition},
+    )

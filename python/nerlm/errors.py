@@ -12,6 +12,7 @@ from nerlm._native import (
     NerlmError,
     OffsetError,
     ShapeError,
+    TagError,
     TokenizerError,
     TokenRejectedError,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "NerlmError",
     "OffsetError",
     "ShapeError",
+    "TagError",
     "TokenRejectedError",
     "TokenizerError",
 ]
