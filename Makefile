@@ -68,6 +68,9 @@ bench-venv: build/bench-venv/.done  ## install the benchmark peers (xgrammar, ll
 
 bench: build bench-venv  ## benchmark scripts (see benches/README.md)
 	$(BIN)/python benches/bench_core.py
+	$(BIN)/python benches/bench_score.py
+	$(BIN)/python benches/bench_tags.py
+	$(BIN)/python benches/bench_similarity.py
 	$(BIN)/python benches/bench_tables.py
 	cargo bench -p nerlm-benches
 	$(BIN)/python benches/bench_generate.py

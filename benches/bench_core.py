@@ -1,15 +1,14 @@
-"""Scoring and alignment in the Rust core against plain-Python baselines, side by side.
+"""Alignment in the Rust core against a plain-Python baseline, side by side.
 
 Run with ``make bench`` (or ``.venv/bin/python benches/bench_core.py``). Prints a Markdown
 table; paste it into benches/README.md with the machine and versions it prints.
 
-Cases:
-1. strict span scoring of CLUENER dev replicated to ~1M gold entities: ``nerlm.score`` vs a
-   plain-Python set-based scorer (the same definition; results must be identical);
-2. alignment of entity strings to spans (left-to-right, non-overlapping): ``nerlm.align_batch``
-   vs a plain-Python ``str.find`` aligner with the same policy (results must be identical);
+Case: alignment of entity strings to spans (left-to-right, non-overlapping) of CLUENER dev
+replicated to ~1M entity strings: ``nerlm._native.align_left_to_right`` vs a plain-Python
+``str.find`` aligner with the same policy (results must be identical).
 
-Decoding tables are measured against their peers in ``benches/bench_tables.py``.
+Scoring is measured against seqeval, nervaluate and plain Python in ``benches/bench_score.py``,
+decoding tables against their peers in ``benches/bench_tables.py``.
 """
 
 from __future__ import annotations
@@ -35,17 +34,6 @@ def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
         out = fn()
         best = min(best, time.perf_counter() - t)
     return best, out
-
-
-def python_score(gold: list[nerlm.Example], pred: list[nerlm.Example]) -> tuple[int, int, int]:
-    tp = fp = fn = 0
-    for g, p in zip(gold, pred, strict=True):
-        gs = {(e.label, e.start, e.end) for e in g.entities}
-        ps = {(e.label, e.start, e.end) for e in p.entities}
-        tp += len(gs & ps)
-        fp += len(ps - gs)
-        fn += len(gs - ps)
-    return tp, fp, fn
 
 
 def python_align(text: str, items: list[tuple[str, int]]) -> list[tuple[int, int, int]]:
@@ -75,36 +63,7 @@ def python_align(text: str, items: list[tuple[str, int]]) -> list[tuple[int, int
 def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     dev = nerlm.read_cluener(SHARED / "data" / "cluener" / "dev.json", split="dev")
-    texts = [d.text for d in dev]
-    pred = nerlm.read_cluener(
-        SHARED / "data" / "cluener" / "official_ner_predict.json",
-        texts=texts,
-        ids=[d.id for d in dev],
-    )
     reps = 1_000_000 // sum(len(d.entities) for d in dev) + 1
-    gold_big = [nerlm.Example(f"{r}-{d.id}", d.text, d.entities) for r in range(reps) for d in dev]
-    pred_big = [nerlm.Example(f"{r}-{p.id}", p.text, p.entities) for r in range(reps) for p in pred]
-    n_ent = sum(len(d.entities) for d in gold_big)
-    t_py, ref = timed(lambda: python_score(gold_big, pred_big), 1)
-    t_rs, res = timed(lambda: nerlm.score(gold_big, pred_big), 3)
-    assert (res.micro.tp, res.micro.fp, res.micro.fn) == ref, (res.micro, ref)
-    # The Rust kernel alone, on prebuilt numpy columns (the zero-copy path).
-    ids = {lab: i for i, lab in enumerate(nerlm.CLUENER_LABELS)}
-
-    def cols(docs: list[nerlm.Example]) -> list[np.ndarray]:
-        rows_ = [(i, ids[e.label], e.start, e.end) for i, d in enumerate(docs) for e in d.entities]
-        return [np.asarray(c, dtype=np.int64) for c in zip(*rows_, strict=True)]
-
-    gc, pc = cols(gold_big), cols(pred_big)
-    t_k, _ = timed(lambda: nerlm._native.score_spans_strict(*gc, *pc, len(ids)), 5)
-    rows.append(
-        (
-            f"strict span scoring, {n_ent:,} gold entities",
-            f"{t_py:.3f} s ({n_ent / t_py:,.0f} ent/s)",
-            f"{t_rs:.3f} s end to end / {t_k:.3f} s kernel ({n_ent / t_k:,.0f} ent/s)",
-            f"{t_py / t_rs:.1f}x / {t_py / t_k:.0f}x",
-        )
-    )
 
     # Alignment: each gold surface of dev, repeated to 1M items, in document order.
     docs = [(d.text, [(e.text, 0) for e in d.entities]) for d in dev] * reps
