@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -440,3 +441,30 @@ def test_mean_follows_the_preset() -> None:
                 assert _same(v, round(total / 50 * 100, 2))
             else:
                 assert _same(v, float(np.mean(res.per_example[k])))
+
+
+def test_cli_reads_llamafactory_predictions(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    rows = [
+        {"prompt": "p", "predict": "张三是北京人", "label": "张三是上海人"},
+        {"prompt": "p", "predict": "没有找到任何实体", "label": "没有找到任何实体"},
+    ]
+    f = tmp_path / "generated_predictions.jsonl"
+    f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    cmd = [sys.executable, "-m", "nerlm.cli", "similarity", str(f), "--json"]
+    out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    bleu = [
+        round(sentence_bleu([list(r["label"])], list(r["predict"]),
+                            smoothing_function=SmoothingFunction().method3) * 100, 4)
+        for r in rows
+    ]  # fmt: skip
+    assert out["n"] == 2
+    assert out["scores"]["bleu-4"] == sum(bleu) / 2
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"predict": 1}\n', "utf-8")
+    r = subprocess.run([*cmd[:-2], str(bad)], capture_output=True, text=True, check=False)
+    assert r.returncode != 0 and "bad.jsonl:1" in r.stderr

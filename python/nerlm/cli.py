@@ -1,4 +1,4 @@
-"""The ``nerlm`` command line: ``score``, ``convert``, ``extract``, ``demo``."""
+"""The ``nerlm`` command line: ``score``, ``similarity``, ``convert``, ``extract``, ``demo``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from nerlm.data import (
     write_jsonl,
 )
 from nerlm.data.jsonl import write_json_lines
-from nerlm.errors import NerlmError
+from nerlm.errors import DataFormatError, NerlmError
 from nerlm.formats import FORMATS, IepileJson, get_format
 from nerlm.formats.iepile_json import read_iepile
 from nerlm.score import compare, score
@@ -104,6 +104,32 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(result.table())
+    return 0
+
+
+def cmd_similarity(args: argparse.Namespace) -> int:
+    from nerlm.data.jsonl import iter_json_lines
+    from nerlm.similarity import text_similarity
+
+    preds: list[str] = []
+    refs: list[str] = []
+    for line, obj in iter_json_lines(args.file):
+        if not isinstance(obj, dict) or not all(
+            isinstance(obj.get(k), str) for k in (args.pred_key, args.ref_key)
+        ):
+            raise DataFormatError(
+                args.file, line, f"expected string members {args.pred_key!r} and {args.ref_key!r}"
+            )
+        preds.append(obj[args.pred_key])
+        refs.append(obj[args.ref_key])
+    r = text_similarity(preds, refs, preset=args.preset)
+    if args.json:
+        print(json.dumps(r.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in r.scores.items())
+        print(f"{r.n} pairs from {args.file} ({args.preset}): {shown}")
+        for k, v in r.definition.items():
+            print(f"  {k}: {v}")
     return 0
 
 
@@ -264,6 +290,21 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_score)
+
+    t = sub.add_parser(
+        "similarity",
+        help="ROUGE-1/2/L and BLEU-4 of raw outputs (e.g. LLaMA-Factory's "
+        "generated_predictions.jsonl)",
+    )
+    t.add_argument("file", help="JSONL with one prediction and one reference string per line")
+    t.add_argument("--pred-key", default="predict")
+    t.add_argument("--ref-key", default="label")
+    t.add_argument(
+        "--preset", choices=("nerlm-char", "nerlm-word", "llamafactory", "deepke"),
+        default="llamafactory",
+    )  # fmt: skip
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_similarity)
 
     c = sub.add_parser("convert", help="convert between data and instruction formats")
     c.add_argument("input")
