@@ -15,25 +15,11 @@ from __future__ import annotations
 
 import platform
 import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
+from common import SHARED, timed
 
 import nerlm
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
-def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def python_align(text: str, items: list[tuple[str, int]]) -> list[tuple[int, int, int]]:

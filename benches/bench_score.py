@@ -25,26 +25,13 @@ import platform
 import random
 import resource
 import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import SHARED, timed
 
 import nerlm
 from nerlm import compat
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
-def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def rss_mb() -> float:

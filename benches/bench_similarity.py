@@ -31,14 +31,13 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import SHARED, timed
 
 from nerlm.similarity import cut_words, text_similarity
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 CLUENER = SHARED / "data" / "cluener"
 
 
@@ -157,15 +156,6 @@ def references() -> dict[str, Callable[[list[str], list[str]], tuple[dict[str, f
         "nerlm-char": nerlm_level("char"),
         "nerlm-word": nerlm_level("word"),
     }
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def main() -> None:

@@ -34,18 +34,17 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import SHARED, timed
 
 import nerlm
 from nerlm import tags as nt
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 FILES = [
     ("msra/msra_test_bio.txt", "IOB2"),
     ("peoples_daily/example.test", "IOB2"),
@@ -134,15 +133,6 @@ def corpus(min_tokens: int) -> tuple[Tags, Tags]:
     n = sum(map(len, gold))
     reps = -(-min_tokens // n)
     return gold * reps, pred * reps
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def quiet(fn: Callable[[], Any]) -> Callable[[], Any]:

@@ -19,6 +19,8 @@ import nerlm
 from nerlm import Entity, Example, ReadReport, compat
 
 from .conftest import CLUENER, SHARED
+from .test_tags import FILES as TAGGED_FILES
+from .test_tags import read_tags
 
 nervaluate = pytest.importorskip("nervaluate")
 
@@ -142,51 +144,18 @@ def _noisy(gold: list[Example], labels: list[str], seed: int) -> list[Example]:
     return out
 
 
-def _read_char_tags(path: Path, sep: str | None, strip_digit: bool = False) -> list[Example]:
-    """A minimal reader of character-per-line tag files (BIO or BMES) for these tests."""
-    docs: list[Example] = []
-    chars: list[str] = []
-    tags: list[str] = []
-
-    def flush() -> None:
-        if not chars:
-            return
-        text = "".join(chars)
-        ents, start, label = [], -1, ""
-        for i, t in enumerate([*tags, "O"]):
-            if start >= 0 and (t == "O" or t[0] in "BS" or t[2:] != label):
-                ents.append(Entity(start, i, label, text[start:i]))
-                start = -1
-            if t != "O" and (start < 0):
-                start, label = i, t[2:]
-            if t[:1] in "ES" and start >= 0:
-                ents.append(Entity(start, i + 1, label, text[start : i + 1]))
-                start = -1
-        docs.append(Example(f"{path.name}-{len(docs)}", text, sorted(ents)))
-        chars.clear()
-        tags.clear()
-
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip("\r")
-        if not line.strip():
-            flush()
-            continue
-        parts = line.split(sep)
-        if len(parts) != 2 or not parts[0]:
-            continue
-        ch = parts[0][:-1] if strip_digit else parts[0]
-        chars.append(ch[:1])
-        tags.append(parts[1])
-    flush()
+def _tagged_corpus(rel: str, scheme: str, limit: int) -> list[Example]:
+    """The first ``limit`` sentences of a character-tagged file as documents (the characters
+    do not matter for scoring: the text is a placeholder of the right length)."""
+    tags = read_tags(SHARED / "data" / rel)[:limit]
+    docs = []
+    for k, (seq, spans) in enumerate(
+        zip(tags, nerlm.spans_from_tags(tags, scheme=scheme), strict=True)
+    ):
+        text = "x" * len(seq)
+        ents = sorted(Entity(s, e, t, text[s:e]) for t, s, e in spans)
+        docs.append(Example(f"{rel}-{k}", text, ents))
     return docs
-
-
-CORPORA = {
-    "msra": ("msra/msra_test_bio.txt", "\t", False),
-    "peoples_daily": ("peoples_daily/example.test", " ", False),
-    "resume": ("resume_ner/test.char.bmes", " ", False),
-    "weibo": ("weibo_ner/weiboNER_2nd_conll.test", "\t", True),
-}
 
 
 @pytest.mark.parametrize(
@@ -208,10 +177,10 @@ def test_nervaluate_on_cluener(pred_file: str) -> None:
         assert (m.possible, m.actual) == (r["possible"], r["actual"])
 
 
-@pytest.mark.parametrize("corpus", sorted(CORPORA))
+@pytest.mark.parametrize("corpus", sorted(TAGGED_FILES))
 def test_nervaluate_on_tagged_corpora_with_noise(corpus: str) -> None:
-    rel, sep, strip = CORPORA[corpus]
-    gold = _read_char_tags(SHARED / "data" / rel, sep, strip)[:1500]
+    rel, scheme = TAGGED_FILES[corpus]
+    gold = _tagged_corpus(rel, scheme, limit=1500)
     labels = sorted({e.label for g in gold for e in g.entities})
     pred = _noisy(gold, labels, seed=hash(corpus) % 1000)
     ref = _reference(_as_dicts(gold), _as_dicts(pred), labels)

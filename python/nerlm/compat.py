@@ -33,7 +33,7 @@ from nerlm import _native
 from nerlm.data.cluener import CLUENER_LABELS
 from nerlm.data.model import Example
 from nerlm.data.report import ReadReport
-from nerlm.score import align_predictions
+from nerlm.score import MatchCounts, align_predictions
 
 __all__ = ["CompatResult", "cluener", "deepke", "nervaluate", "score_compat"]
 
@@ -95,17 +95,13 @@ def _string_counts(
 ) -> dict[str, Any]:
     """String-level TP/FP/FN per label (``[n_labels, 3]``) over ``labels`` (others ignored)."""
     ids = {name: i for i, name in enumerate(labels)}
+    known = dict(ids)  # entity_columns adds the other labels to ``ids``
     keys: dict[str, int] = {}
 
     def cols(docs: Sequence[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        d, lab, key = [], [], []
-        for i, x in enumerate(docs):
-            for e in x.entities:
-                if e.label in ids:
-                    d.append(i)
-                    lab.append(ids[e.label])
-                    key.append(keys.setdefault(e.text, len(keys)))
-        return (np.array(d, np.int64), np.array(lab, np.int64), np.array(key, np.int64))
+        c = _native.entity_columns(docs, ids, keys)
+        keep = c["label"] < len(known)
+        return c["doc"][keep], c["label"][keep], c["key"][keep]
 
     r = _native.score_strings(
         *cols(gold), *cols(pred), len(gold), len(labels), duplicates=duplicates,
@@ -114,8 +110,8 @@ def _string_counts(
     tpfpfn = r["per_label"].astype(np.int64)
     per_group = r["per_group"].astype(np.int64)
     for doc, lab in extra_fp:
-        if lab in ids:
-            tpfpfn[ids[lab], 1] += 1
+        if lab in known:
+            tpfpfn[known[lab], 1] += 1
             if groups is not None:
                 per_group[groups[doc], 1] += 1
     return {"per_label": tpfpfn, "per_group": per_group}
@@ -388,18 +384,13 @@ def nervaluate(
     order = (("strict", 0), ("ent_type", 3), ("partial", 2), ("exact", 1))
 
     def block(c: np.ndarray, mode: str) -> dict[str, Any]:
-        cor, inc, par, mis, spu = (int(x) for x in c)
-        act, pos = cor + inc + par + spu, cor + inc + par + mis
-        if mode in ("partial", "ent_type"):
-            p = (cor + 0.5 * par) / act if act > 0 else 0
-            rc = (cor + 0.5 * par) / pos if pos > 0 else 0
-        else:
-            p = cor / act if act > 0 else 0
-            rc = cor / pos if pos > 0 else 0
-        f = 2 * (p * rc) / (p + rc) if (p + rc) > 0 else 0
-        return {"correct": cor, "incorrect": inc, "partial": par, "missed": mis,
-                "spurious": spu, "precision": p, "recall": rc, "f1": f, "actual": act,
-                "possible": pos}  # fmt: skip
+        m = MatchCounts.from_counts(
+            *(int(x) for x in c), half_credit=mode in ("partial", "ent_type")
+        )
+        return {"correct": m.correct, "incorrect": m.incorrect, "partial": m.partial,
+                "missed": m.missed, "spurious": m.spurious, "precision": m.precision,
+                "recall": m.recall, "f1": m.f1, "actual": m.actual,
+                "possible": m.possible}  # fmt: skip
 
     overall = {m: block(r["overall"][k], m) for m, k in order}
     entities = {

@@ -391,13 +391,21 @@ def _prf(c: np.ndarray, half_credit: bool) -> tuple[np.ndarray, np.ndarray, np.n
     return p, r, f
 
 
+#: Modes in which a partial match earns half a point.
+_HALF_CREDIT = ("partial", "type")
+
+
+def _match_counts(mode: str, counts: np.ndarray) -> MatchCounts:
+    """:class:`MatchCounts` of one ``[5]`` count row under ``mode``'s formulas."""
+    return MatchCounts.from_counts(*(int(x) for x in counts), half_credit=mode in _HALF_CREDIT)
+
+
 def _mode_score(
     mode: str, overall: np.ndarray, per_label: np.ndarray, names: list[str]
 ) -> ModeScore:
-    half = mode in ("partial", "type")
-    micro = MatchCounts.from_counts(*(int(x) for x in overall), half_credit=half)
+    micro = _match_counts(mode, overall)
     per = {
-        names[i]: MatchCounts.from_counts(*(int(x) for x in per_label[i]), half_credit=half)
+        names[i]: _match_counts(mode, per_label[i])
         for i in range(len(names))
         if per_label[i].sum() > 0
     }
@@ -679,34 +687,12 @@ def _score(
         per_label = r["per_label"].astype(np.int64)
         per_group = r["per_group"].astype(np.int64)
         per_doc = r["per_doc"].astype(np.int64)
-        exact = r["exact_docs"].astype(np.int64)
-        if unscorable:
-            # Spans that cannot be placed are spurious in every mode.
-            overall[:, _SPU] += len(unscorable)
-            per_label[:, :, _SPU] += _count(unscorable_labels, len(names))[:, None]
-            was_exact = _doc_exact(per_doc[:, 0, :])
-            per_doc[:, :, _SPU] += _count(unscorable_docs, n_docs)[:, None]
-            if group is not None:
-                per_group[:, :, _SPU] += _count(group[unscorable_docs], len(source_names))[:, None]
-            now_exact = _doc_exact(per_doc[:, 0, :])
-            lost = was_exact & ~now_exact
-            if group is not None:
-                exact -= np.bincount(group[lost], minlength=len(source_names))
-            else:
-                exact[0] -= int(lost.sum())
-        mode_scores = {
-            m: _mode_score(m, overall[k], per_label[:, k, :], names) for k, m in enumerate(MODES)
-        }
         if length_edges:
             bnames = _bucket_names(list(length_edges))
             for b, bn in enumerate(bnames):
                 if r["per_bucket"][b].sum() > 0:
                     by_length[bn] = {
-                        m: MatchCounts.from_counts(
-                            *(int(x) for x in r["per_bucket"][b, k]),
-                            half_credit=m in ("partial", "type"),
-                        )
-                        for k, m in enumerate(MODES)
+                        m: _match_counts(m, r["per_bucket"][b, k]) for k, m in enumerate(MODES)
                     }
         errors = _taxonomy(
             g, p=p, r=r, names=names, report=report, problems=problems,
@@ -719,62 +705,55 @@ def _score(
             "gold_duplicates": int(r["gold_duplicates"]),
             "pred_duplicates": int(r["pred_duplicates"]),
         }
-        doc_rows = per_doc[:, MODES.index(primary), :] if want_doc else None
-        half = primary in ("partial", "type")
         match_desc = (
             f"{primary} span (label, start, end), half-open code point offsets; all four "
             "modes (strict, exact, partial, type) as SemEval-2013 / nervaluate define them"
         )
     else:
-        gcols = (g.doc, g.label, g.key)
-        pcols = (p.doc, p.label, p.key)
         r = _native.score_strings(
-            *gcols, *pcols, n_docs, len(names), duplicates=duplicates, doc_group=group,
-            n_groups=len(source_names), per_doc=want_doc,
+            g.doc, g.label, g.key, p.doc, p.label, p.key, n_docs, len(names),
+            duplicates=duplicates, doc_group=group, n_groups=len(source_names), per_doc=want_doc,
         )  # fmt: skip
-        tpfpfn = r["per_label"].astype(np.int64)
-        per_group3 = r["per_group"].astype(np.int64)
-        per_doc3 = r["per_doc"].astype(np.int64)
-        exact = r["exact_docs"].astype(np.int64)
-        if unscorable:
-            tpfpfn[:, 1] += _count(unscorable_labels, len(names))
-            was_exact = (per_doc3[:, 1] == 0) & (per_doc3[:, 2] == 0)
-            per_doc3[:, 1] += _count(unscorable_docs, n_docs)
-            if group is not None:
-                per_group3[:, 1] += _count(group[unscorable_docs], len(source_names))
-            lost = was_exact & ~((per_doc3[:, 1] == 0) & (per_doc3[:, 2] == 0))
-            if group is not None:
-                exact -= np.bincount(group[lost], minlength=len(source_names))
-            else:
-                exact[0] -= int(lost.sum())
 
         def five(a: np.ndarray) -> np.ndarray:
-            z = np.zeros((*a.shape[:-1], 5), np.int64)
-            z[..., _COR], z[..., _SPU], z[..., _MIS] = a[..., 0], a[..., 1], a[..., 2]
+            """TP/FP/FN ``[..., 3]`` as one mode's COR/INC/PAR/MIS/SPU ``[..., 1, 5]``."""
+            z = np.zeros((*a.shape[:-1], 1, 5), np.int64)
+            z[..., 0, _COR], z[..., 0, _SPU], z[..., 0, _MIS] = a[..., 0], a[..., 1], a[..., 2]
             return z
 
-        overall = five(tpfpfn.sum(0, keepdims=True))
-        per_label = five(tpfpfn)[:, None, :]
-        per_group = five(per_group3)[:, None, :] if len(per_group3) else np.zeros((0, 1, 5))
-        mode_scores = {"strict": _mode_score("strict", overall[0], per_label[:, 0, :], names)}
+        per_label = five(r["per_label"].astype(np.int64))
+        overall = per_label.sum(0)
+        per_group = five(r["per_group"].astype(np.int64))
+        per_doc = five(r["per_doc"].astype(np.int64))
         counts = {
             "documents": n_docs,
-            "gold_strings": len(gcols[0]),
-            "pred_strings": len(pcols[0]) + len(unscorable),
+            "gold_strings": len(g.doc),
+            "pred_strings": len(p.doc) + len(unscorable),
             "gold_duplicates": int(r["gold_duplicates"]),
             "pred_duplicates": int(r["pred_duplicates"]),
         }
-        doc_rows = five(per_doc3) if want_doc else None
-        half = False
         match_desc = "strict string (label, surface) per document"
 
+    exact = r["exact_docs"].astype(np.int64)
+    if unscorable:
+        # Predicted entities without a span are spurious in every mode.
+        overall[:, _SPU] += len(unscorable)
+        per_label[:, :, _SPU] += _count(unscorable_labels, len(names))[:, None]
+        was_exact = _doc_exact(per_doc[:, 0, :])
+        per_doc[:, :, _SPU] += _count(unscorable_docs, n_docs)[:, None]
+        lost = was_exact & ~_doc_exact(per_doc[:, 0, :])
+        if group is not None:
+            per_group[:, :, _SPU] += _count(group[unscorable_docs], len(source_names))[:, None]
+            exact -= _count(group[lost], len(source_names))
+        else:
+            exact[0] -= int(lost.sum())
+    mode_scores = {
+        m: _mode_score(m, overall[k], per_label[:, k, :], names) for k, m in enumerate(modes)
+    }
+    doc_rows = per_doc[:, modes.index(primary), :] if want_doc else None
+    half = primary in _HALF_CREDIT
     by_source = {
-        s: {
-            m: MatchCounts.from_counts(
-                *(int(x) for x in per_group[i, k]), half_credit=m in ("partial", "type")
-            )
-            for k, m in enumerate(modes)
-        }
+        s: {m: _match_counts(m, per_group[i, k]) for k, m in enumerate(modes)}
         for i, s in enumerate(source_names)
     }
     n_exact = int(exact.sum())
@@ -796,30 +775,37 @@ def _score(
         },
         errors=errors,
         intervals=intervals,
-        definition={
-            "match": match_desc,
-            "averaging": (
-                "micro (pooled counts); macro (mean of per-label P, R, F1 over labels with "
-                "gold or predicted entities); weighted (by gold support)"
-            ),
-            "duplicates": (
-                "set per document (exact repeats removed, first kept)"
-                if duplicates == "set"
-                else "multiset (every occurrence scored; repeats are spurious)"
-            ),
-            "per_label": "comparison restricted to the label on both sides",
-            "zero_division": 0.0,
-            "bootstrap": (
-                f"{bootstrap} resamples of documents, seed {seed}, percentile 95%"
-                if bootstrap
-                else None
-            ),
-            "split": split,
-        },
+        definition=_definition(match_desc, duplicates, split, bootstrap, seed),
         counts=counts,
         problems=dict(sorted(problems.items())),
     )
     return result, doc_rows
+
+
+def _definition(
+    match: str, duplicates: str, split: str | None, bootstrap: int, seed: int
+) -> dict[str, Any]:
+    """How a :class:`ScoreResult` was computed (its ``definition``)."""
+    return {
+        "match": match,
+        "averaging": (
+            "micro (pooled counts); macro (mean of per-label P, R, F1 over labels with "
+            "gold or predicted entities); weighted (by gold support)"
+        ),
+        "duplicates": (
+            "set per document (exact repeats removed, first kept)"
+            if duplicates == "set"
+            else "multiset (every occurrence scored; repeats are spurious)"
+        ),
+        "per_label": "comparison restricted to the label on both sides",
+        "zero_division": 0.0,
+        "bootstrap": (
+            f"{bootstrap} resamples of documents, seed {seed}, percentile 95%"
+            if bootstrap
+            else None
+        ),
+        "split": split,
+    }
 
 
 #: ReadReport kinds that describe model output rather than malformed input.
@@ -1075,18 +1061,13 @@ def score_arrays(
         },
         errors=_taxonomy(g, p=p, r=r, names=names, report=None, problems=Counter(), n_unscorable=0),
         intervals={},
-        definition={
-            "match": f"{primary} span (label, start, end), half-open offsets; all four modes",
-            "averaging": "micro (pooled counts); macro (mean of per-label P, R, F1 over labels "
-            "with gold or predicted entities); weighted (by gold support)",
-            "duplicates": "set per document (exact repeats removed, first kept)"
-            if duplicates == "set"
-            else "multiset (every occurrence scored; repeats are spurious)",
-            "per_label": "comparison restricted to the label on both sides",
-            "zero_division": 0.0,
-            "bootstrap": None,
-            "split": split,
-        },
+        definition=_definition(
+            f"{primary} span (label, start, end), half-open offsets; all four modes",
+            duplicates,
+            split,
+            0,
+            0,
+        ),
         counts={
             "documents": n_docs,
             "gold_spans": len(g.doc),

@@ -74,34 +74,30 @@ _JIEBA = (
     "default dictionary"
 )
 
+#: What the two nerlm presets share (they differ in their tokens).
+_NERLM_COMMON: dict[str, str] = {
+    "rouge": _ROUGE_DEF + "; on the tokens joined by spaces",
+    "bleu": _BLEU_DEF,
+    "smoothing": _SMOOTHING,
+    "empty": (
+        "ROUGE 1.0 when neither side has a token, 0.0 when exactly one has none; BLEU "
+        "0.0 when the prediction has no token (nltk)"
+    ),
+    "rounding": "none",
+    "averaging": "numpy.mean over examples (NaN for no example)",
+    "scale": "fraction in [0, 1]",
+}
+
 _DEFINITIONS: dict[str, dict[str, str]] = {
     "nerlm-char": {
         "source": "nerlm (reference implementations applied to characters)",
         "tokens": "non-whitespace characters (Python str.isspace), for ROUGE and BLEU",
-        "rouge": _ROUGE_DEF + "; on the tokens joined by spaces",
-        "bleu": _BLEU_DEF,
-        "smoothing": _SMOOTHING,
-        "empty": (
-            "ROUGE 1.0 when neither side has a token, 0.0 when exactly one has none; BLEU "
-            "0.0 when the prediction has no token (nltk)"
-        ),
-        "rounding": "none",
-        "averaging": "numpy.mean over examples (NaN for no example)",
-        "scale": "fraction in [0, 1]",
+        **_NERLM_COMMON,
     },
     "nerlm-word": {
         "source": "nerlm (reference implementations applied to jieba words)",
         "tokens": _JIEBA + ", whitespace words dropped, for ROUGE and BLEU",
-        "rouge": _ROUGE_DEF + "; on the tokens joined by spaces",
-        "bleu": _BLEU_DEF,
-        "smoothing": _SMOOTHING,
-        "empty": (
-            "ROUGE 1.0 when neither side has a token, 0.0 when exactly one has none; BLEU "
-            "0.0 when the prediction has no token (nltk)"
-        ),
-        "rounding": "none",
-        "averaging": "numpy.mean over examples (NaN for no example)",
-        "scale": "fraction in [0, 1]",
+        **_NERLM_COMMON,
     },
     "llamafactory": {
         "source": (

@@ -286,6 +286,18 @@ struct Record<'a> {
     gold_cat: &'a mut [i8],
 }
 
+impl Record<'_> {
+    /// Record that `pe` fell in `cat`, paired with gold span `gi` of `g` (if any).
+    #[inline]
+    fn write(&mut self, pe: &Ent, cat: usize, gi: Option<usize>, g: &[Ent]) {
+        self.pred_cat[pe.pos as usize] = cat as i8;
+        self.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
+        if let Some(gi) = gi {
+            self.gold_cat[g[gi].pos as usize] = cat as i8;
+        }
+    }
+}
+
 /// Records one pairing decision.
 #[inline]
 fn decide(
@@ -302,11 +314,7 @@ fn decide(
         paired[gi] = true;
     }
     if let Some(r) = rec.as_deref_mut() {
-        r.pred_cat[pe.pos as usize] = cat as i8;
-        r.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
-        if let Some(gi) = gi {
-            r.gold_cat[g[gi].pos as usize] = cat as i8;
-        }
+        r.write(pe, cat, gi, g);
     }
 }
 
@@ -504,12 +512,7 @@ fn pair_masks(
                 *free &= !(1u64 << gi);
             }
             if let Some(r) = rec.as_deref_mut() {
-                let pe = &p[pi];
-                r.pred_cat[pe.pos as usize] = cat as i8;
-                r.pred_pair[pe.pos as usize] = gi.map_or(-1, |gi| i64::from(g[gi].pos));
-                if let Some(gi) = gi {
-                    r.gold_cat[g[gi].pos as usize] = cat as i8;
-                }
+                r.write(&p[pi], cat, gi, g);
             }
         };
     for (k, &pi) in preds.iter().enumerate() {

@@ -67,9 +67,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::score::{
-    score_spans, Breakdowns, Duplicates, Pairing, SpanColumns, SpanOptions, COR, INC, MIS, PAR, SPU,
-};
+use crate::score::{score_strings, Duplicates, SpanColumns, StringColumns};
 
 /// The letter of a tag that says where a token lies in its chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -430,7 +428,7 @@ impl SpanTable {
         self.sentence.is_empty()
     }
 
-    /// The columns as borrowed [`SpanColumns`] (for [`score_spans`]).
+    /// The columns as borrowed [`SpanColumns`].
     pub fn columns(&self) -> SpanColumns<'_> {
         SpanColumns {
             doc: &self.sentence,
@@ -953,26 +951,30 @@ pub fn seqeval_counts(
         .chain(pc.doc)
         .max()
         .map_or(0, |&d| d as usize + 1);
-    let opts = SpanOptions {
-        n_docs,
-        n_labels: n_types,
-        duplicates: Duplicates::Set,
-        ends_inclusive: false,
-        min_overlap_percent: 0.0,
-        pairing: Pairing::ExactFirst,
-        per_doc: false,
-        outcomes: false,
+    // Chunks are compared as sets per sentence and type: the string-level comparison with the
+    // (start, end) pair as the key (offsets are below 2^31).
+    let key = |c: &SpanColumns<'_>| -> Vec<i64> {
+        c.start
+            .iter()
+            .zip(c.end)
+            .map(|(&s, &e)| (s << 32) | e)
+            .collect()
     };
-    // Strict mode restricted per type, spans as sets per sentence: COR is the intersection.
-    let r = score_spans(&gc, &pc, &opts, &Breakdowns::default())?;
-    let strict = |k: usize, f: fn(&[u64; 5]) -> u64| -> u64 { f(&r.per_label[k][0]) };
-    let tp: Vec<u64> = (0..n_types).map(|k| strict(k, |c| c[COR])).collect();
-    let pred: Vec<u64> = (0..n_types)
-        .map(|k| strict(k, |c| c[COR] + c[INC] + c[PAR] + c[SPU]))
-        .collect();
-    let gold: Vec<u64> = (0..n_types)
-        .map(|k| strict(k, |c| c[COR] + c[INC] + c[PAR] + c[MIS]))
-        .collect();
+    let (gk, pk) = (key(&gc), key(&pc));
+    let gs = StringColumns {
+        doc: gc.doc,
+        label: gc.label,
+        key: &gk,
+    };
+    let ps = StringColumns {
+        doc: pc.doc,
+        label: pc.label,
+        key: &pk,
+    };
+    let r = score_strings(&gs, &ps, n_docs, n_types, Duplicates::Set, None, false)?;
+    let tp: Vec<u64> = r.per_label.iter().map(|c| c[0]).collect();
+    let pred: Vec<u64> = r.per_label.iter().map(|c| c[0] + c[1]).collect();
+    let gold: Vec<u64> = r.per_label.iter().map(|c| c[0] + c[2]).collect();
     let canon = &tags.canon;
     let correct_tokens = gold_ids
         .par_chunks(1 << 16)
