@@ -14,7 +14,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nerlm._native import Matcher, TokenTable, Vocabulary, fill_next_token_bitmask_batch
-from nerlm.align import AlignStatus, align, align_batch
+from nerlm.align import (
+    AlignedColumns,
+    AlignOptions,
+    AlignStatus,
+    Placement,
+    align,
+    align_batch,
+    align_spans,
+    char_to_token_spans,
+    convert_offsets,
+    token_offsets,
+    token_to_char_spans,
+)
 from nerlm.data import (
     CLUENER_LABELS,
     CLUENER_LABELS_ZH,
@@ -91,7 +103,9 @@ __all__ = [
     "CLUENER_LABELS",
     "CLUENER_LABELS_ZH",
     "KNOWN_MODELS",
+    "AlignOptions",
     "AlignStatus",
+    "AlignedColumns",
     "Averaged",
     "CompareResult",
     "ConstrainedLogitsProcessor",
@@ -111,6 +125,7 @@ __all__ = [
     "OutputFormat",
     "ParseResult",
     "ParsedEntity",
+    "Placement",
     "ReadReport",
     "ScoreResult",
     "ShapeError",
@@ -122,9 +137,12 @@ __all__ = [
     "__version__",
     "align",
     "align_batch",
+    "align_spans",
     "cache_dir",
+    "char_to_token_spans",
     "compare",
     "conlleval_compat",
+    "convert_offsets",
     "extract",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",
@@ -139,6 +157,8 @@ __all__ = [
     "spans_from_tags",
     "tags_from_spans",
     "text_similarity",
+    "token_offsets",
+    "token_to_char_spans",
     "vocabulary_for",
     "write_cluener",
     "write_jsonl",
