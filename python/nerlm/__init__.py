@@ -44,6 +44,19 @@ from nerlm.formats import (
     get_format,
     read_iepile,
 )
+from nerlm.instructions import (
+    LLM_NER_LABELS_ZH,
+    build_instructions,
+    dataset_info_entry,
+    examples_from_instructions,
+    inferred_entities,
+    to_alpaca,
+    to_sharegpt,
+    type_descriptions,
+    update_dataset_info,
+    with_inferred,
+    write_instructions,
+)
 from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
 from nerlm.score import (
     Averaged,
@@ -57,6 +70,7 @@ from nerlm.score import (
     score_arrays,
 )
 from nerlm.similarity import text_similarity
+from nerlm.synth import SynthResult, SynthSpec, load_synth_spec, synthesize
 from nerlm.tags import conlleval_compat, seqeval_compat, spans_from_tags, tags_from_spans
 
 if TYPE_CHECKING:
@@ -91,6 +105,7 @@ __all__ = [
     "CLUENER_LABELS",
     "CLUENER_LABELS_ZH",
     "KNOWN_MODELS",
+    "LLM_NER_LABELS_ZH",
     "AlignStatus",
     "Averaged",
     "CompareResult",
@@ -114,6 +129,8 @@ __all__ = [
     "ReadReport",
     "ScoreResult",
     "ShapeError",
+    "SynthResult",
+    "SynthSpec",
     "TagError",
     "TokenRejectedError",
     "TokenTable",
@@ -122,14 +139,19 @@ __all__ = [
     "__version__",
     "align",
     "align_batch",
+    "build_instructions",
     "cache_dir",
     "compare",
     "conlleval_compat",
+    "dataset_info_entry",
+    "examples_from_instructions",
     "extract",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",
     "get_format",
+    "inferred_entities",
     "load_model",
+    "load_synth_spec",
     "read_cluener",
     "read_iepile",
     "read_jsonl",
@@ -137,9 +159,16 @@ __all__ = [
     "score_arrays",
     "seqeval_compat",
     "spans_from_tags",
+    "synthesize",
     "tags_from_spans",
     "text_similarity",
+    "to_alpaca",
+    "to_sharegpt",
+    "type_descriptions",
+    "update_dataset_info",
     "vocabulary_for",
+    "with_inferred",
     "write_cluener",
+    "write_instructions",
     "write_jsonl",
 ]

@@ -236,7 +236,7 @@ def build_instructions(
             if not drop_unknown:
                 raise ValueError(
                     f"example {ex.id!r}: labels {unknown} are not in the schema {labels} "
-                    "(add them to labels, or drop_unknown=True to leave them out)"
+                    "(add them to the labels, or leave them out: drop_unknown=True, --drop-unknown)"
                 )
             ex = Example(ex.id, ex.text, [e for e in ex.entities if e.label in known], ex.meta)
         rng = _rng(seed, ex.id)
