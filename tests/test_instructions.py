@@ -460,3 +460,30 @@ def test_cli_instructions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
             "--from", "cluener", "--labels", "name"]  # fmt: skip
     assert main(argv) == 2
     assert "cluener-dev-0" in capsys.readouterr().err
+
+
+@SETTINGS
+@given(data=st.data())
+def test_xml_inline_inferred_labels_round_trip(data: st.DataObject) -> None:
+    ex = data.draw(unambiguous_docs())
+    inside = {p for e in ex.entities for p in range(e.start + 1, e.end)}
+    points = [p for p in range(len(ex.text) + 1) if p not in inside]
+    items = data.draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "label": st.just("Prov"),
+                    "text": st.text(TRICKY, min_size=1, max_size=4),
+                    "at": st.sampled_from(points),
+                }
+            ),
+            max_size=3,
+        )
+    )
+    ex.meta["inferred"] = items
+    fmt = XmlInline(label_map={**MAP, "Prov": "省份"}, inferred=["Prov"])
+    recs = nerlm.build_instructions([ex], fmt, [*LABELS, "Prov"], order="random", seed=1)
+    (back,) = nerlm.examples_from_instructions(recs, fmt)
+    assert back.entities == ex.entities
+    key = lambda i: (i["at"], i["label"], i["text"])  # noqa: E731
+    assert sorted(back.meta.get("inferred", []), key=key) == sorted(items, key=key)

@@ -131,9 +131,16 @@ def test_inferred_labels_round_trip_through_xml_inline(grid: nerlm.SynthResult) 
     back = nerlm.examples_from_instructions(recs, fmt)
     for b, d in zip(back, docs, strict=True):
         assert b.entities == d.entities
-        assert b.meta.get("inferred", []) == [
-            {"label": i["label"], "text": i["text"]} for i in d.meta.get("inferred", [])
-        ]
+        assert b.meta == d.meta
+    # Other insertion points are read back too.
+    ex = Example("p", "A&B<C>", [Entity(0, 1, "City", "A")],
+                 {"inferred": [{"label": "Province", "text": "x<&>y", "at": 1},
+                               {"label": "Province", "text": "z", "at": 6}]})  # fmt: skip
+    recs = nerlm.build_instructions([ex], fmt, labels)
+    assert recs[0]["output"] == (
+        "<City>A</City><Province>x&lt;&amp;&gt;y</Province>&amp;B&lt;C&gt;<Province>z</Province>"
+    )
+    assert nerlm.examples_from_instructions(recs, fmt)[0].meta["inferred"] == ex.meta["inferred"]
     recs = nerlm.build_instructions(docs, nerlm.IepileJson(), labels[:4])
     assert not any("Province" in r["instruction"] or "省" in r["output"] for r in recs)
 
@@ -251,6 +258,18 @@ def test_cli_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert sum(r["output"].startswith("<Province>") for r in recs) == sum(
         bool(d.meta.get("inferred")) for d in docs
     )
+    # clue-fill's described prompt with user definitions and examples drawn from the file.
+    defs = tmp_path / "defs.json"
+    defs.write_text(
+        json.dumps({"Date": "时间", "City": "地市", "Company": "供电单位", "Indicator": "指标"}),
+        encoding="utf-8",
+    )
+    clue = tmp_path / "clue.jsonl"
+    argv = ["instructions", str(out), str(clue), "--format", "clue-fill", "--variant",
+            "described", "--definitions", str(defs), "--examples-from", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    first = json.loads(clue.read_text(encoding="utf-8").splitlines()[0])
+    assert "City：地市；例如：" in first["instruction"]
     bad = tmp_path / "bad.json"
     bad.write_text('{"templates": ["{X}"], "gazetteers": {}}', encoding="utf-8")
     assert main(["synth", str(out), "--spec", str(bad)]) == 2

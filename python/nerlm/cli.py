@@ -274,10 +274,21 @@ def _emit_instructions(
     elif args.format == "clue-fill":
         options["variant"] = args.variant
         if args.variant == "described":
-            pool = _read(args.examples_from, args.examples_format) if args.examples_from else []
+            shots_format = args.examples_format or getattr(args, "from_format", "jsonl")
+            pool = _read(args.examples_from, shots_format) if args.examples_from else []
             schema = labels or sorted({e.label for ex in examples for e in ex.entities})
+            definitions = None
+            if args.definitions:
+                definitions = json.loads(Path(args.definitions).read_text(encoding="utf-8"))
+                if not isinstance(definitions, dict):
+                    raise ValueError(f"{args.definitions}: expected a JSON object")
             options["descriptions"] = ins.type_descriptions(
-                pool, schema, label_map=label_map, per_type=args.examples_per_type, seed=args.seed
+                pool,
+                schema,
+                label_map=label_map,
+                per_type=args.examples_per_type,
+                seed=args.seed,
+                definitions=definitions,
             )
     elif args.format == "xml-inline":
         extra = args.inferred.split(",") if args.inferred else []
@@ -360,8 +371,15 @@ def _add_instruction_options(p: argparse.ArgumentParser, default_format: str) ->
         "--examples-from", default=None,
         help="clue-fill described: draw the examples per type from this file (e.g. train)",
     )  # fmt: skip
-    p.add_argument("--examples-format", choices=DATA_FORMATS, default="cluener")
+    p.add_argument(
+        "--examples-format", choices=DATA_FORMATS, default=None, help="default: like --from"
+    )
     p.add_argument("--examples-per-type", type=int, default=2)
+    p.add_argument(
+        "--definitions", default=None,
+        help="clue-fill described: JSON object of a definition per label (default: built-in "
+        "CLUENER definitions)",
+    )  # fmt: skip
     p.add_argument("--inferred", default=None, help="xml-inline: inferred labels, comma separated")
     p.add_argument("--system", default=None, help="alpaca/sharegpt: system prompt")
     p.add_argument(

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,27 @@ def build_instructions(
     return records
 
 
+_XML_TOKEN = re.compile(r"<(/?)([^<>]*)>|&(?:amp|lt|gt);|&|[^<&]+")
+
+
+def _insertion_points(output: str, fmt: XmlInline) -> list[int]:
+    """Code points of the input copied before each inferred element of a valid ``xml-inline``
+    output (the parser reports inferred entities without a position)."""
+    names = {fmt.schema_name(lab) for lab in fmt.inferred}
+    points: list[int] = []
+    copied = 0
+    inside: str | None = None
+    for m in _XML_TOKEN.finditer(output):
+        tok = m.group(0)
+        if tok.startswith("<"):
+            inside = None if m.group(1) else m.group(2)
+            if inside in names:
+                points.append(copied)
+        elif inside not in names:
+            copied += 1 if tok.startswith("&") else len(tok)
+    return points
+
+
 def examples_from_instructions(
     records: Iterable[Mapping[str, Any]], fmt: OutputFormat | str
 ) -> list[Example]:
@@ -278,8 +300,9 @@ def examples_from_instructions(
 
     Records are grouped by ``meta.doc_id`` (documents in first-seen order); each output is read
     with ``fmt.parse`` against ``meta.text`` and ``labels``, and the entities of a document's
-    chunks are merged. Entities of inferred labels (``xml-inline``) have no position in the
-    output's parse, so they go to ``meta["inferred"]`` as ``{"label", "text"}`` (no ``at``).
+    chunks are merged. Entities of inferred labels (``xml-inline``) go to ``meta["inferred"]``
+    as ``{"label", "text", "at"}``, ``at`` being the code point of the text where the element
+    was inserted (see :func:`inferred_entities`).
 
     Raises:
         ValueError: A record lacking ``output``, ``labels``, ``meta.doc_id`` or ``meta.text``,
@@ -316,11 +339,13 @@ def examples_from_instructions(
         if not parsed.ok:
             raise ValueError(f"record {rid!r}: output does not parse: {parsed.error}")
         ents = set(ex.entities)
+        points = iter(_insertion_points(rec["output"], fmt) if isinstance(fmt, XmlInline) else [])
         for e in parsed.entities:
             if e.status is AlignStatus.UNGROUNDED:
                 raise ValueError(f"record {rid!r}: entity {e.text!r} is not in the text")
             if e.status is AlignStatus.INFERRED:
-                ex.meta.setdefault("inferred", []).append({"label": e.label, "text": e.text})
+                item = {"label": e.label, "text": e.text, "at": next(points)}
+                ex.meta.setdefault("inferred", []).append(item)
             else:
                 ents.add(Entity(e.start, e.end, e.label, e.text))
         ex.entities = sorted(ents)
