@@ -56,6 +56,19 @@ from nerlm.formats import (
     get_format,
     read_iepile,
 )
+from nerlm.instructions import (
+    LLM_NER_LABELS_ZH,
+    build_instructions,
+    dataset_info_entry,
+    examples_from_instructions,
+    inferred_entities,
+    to_alpaca,
+    to_sharegpt,
+    type_descriptions,
+    update_dataset_info,
+    with_inferred,
+    write_instructions,
+)
 from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
 from nerlm.score import (
     Averaged,
@@ -69,6 +82,7 @@ from nerlm.score import (
     score_arrays,
 )
 from nerlm.similarity import text_similarity
+from nerlm.synth import SynthResult, SynthSpec, load_synth_spec, synthesize
 from nerlm.tags import conlleval_compat, seqeval_compat, spans_from_tags, tags_from_spans
 
 if TYPE_CHECKING:
@@ -103,6 +117,7 @@ __all__ = [
     "CLUENER_LABELS",
     "CLUENER_LABELS_ZH",
     "KNOWN_MODELS",
+    "LLM_NER_LABELS_ZH",
     "AlignOptions",
     "AlignStatus",
     "AlignedColumns",
@@ -129,6 +144,8 @@ __all__ = [
     "ReadReport",
     "ScoreResult",
     "ShapeError",
+    "SynthResult",
+    "SynthSpec",
     "TagError",
     "TokenRejectedError",
     "TokenTable",
@@ -138,16 +155,21 @@ __all__ = [
     "align",
     "align_batch",
     "align_spans",
+    "build_instructions",
     "cache_dir",
     "char_to_token_spans",
     "compare",
     "conlleval_compat",
     "convert_offsets",
+    "dataset_info_entry",
+    "examples_from_instructions",
     "extract",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",
     "get_format",
+    "inferred_entities",
     "load_model",
+    "load_synth_spec",
     "read_cluener",
     "read_iepile",
     "read_jsonl",
@@ -155,11 +177,18 @@ __all__ = [
     "score_arrays",
     "seqeval_compat",
     "spans_from_tags",
+    "synthesize",
     "tags_from_spans",
     "text_similarity",
+    "to_alpaca",
+    "to_sharegpt",
     "token_offsets",
     "token_to_char_spans",
+    "type_descriptions",
+    "update_dataset_info",
     "vocabulary_for",
+    "with_inferred",
     "write_cluener",
+    "write_instructions",
     "write_jsonl",
 ]

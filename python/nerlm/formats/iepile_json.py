@@ -128,8 +128,10 @@ def read_iepile(path: str | os.PathLike[str], fmt: IepileJson | None = None) -> 
     Each line holds ``instruction`` (the JSON string with ``schema`` and ``input``) and either
     ``output`` (the target text, as in ``train.json``) or ``label`` (a JSON list of
     ``{"entity", "entity_type"}``, as in ``test.json``). Consecutive lines with the same input
-    (and the same ``id`` when present) are the ``split_num`` chunks of one document and are
-    merged. Entity strings are placed in the input left to right, per label.
+    and the same document id are the ``split_num`` chunks of one document and are merged; the
+    document id is ``meta.doc_id`` when present (records of :func:`nerlm.build_instructions`,
+    whose ``id`` is unique per chunk), else ``id`` when present. Entity strings are placed in
+    the input left to right, per label.
 
     Raises:
         DataFormatError: A malformed line, an unparsable target, or an entity string that is
@@ -162,9 +164,12 @@ def read_iepile(path: str | os.PathLike[str], fmt: IepileJson | None = None) -> 
         bad = [e.text for e in parsed.entities if e.status is AlignStatus.UNGROUNDED]
         if bad:
             raise DataFormatError(p, line, f"entities not found in the input: {bad}")
-        this = (rec.get("id"), text)
+        meta = rec.get("meta")
+        doc = meta.get("doc_id") if isinstance(meta, dict) else None
+        doc = rec.get("id") if doc is None else doc
+        this = (doc, text)
         if this != key:
-            doc_id = str(rec.get("id") or f"iepile-{len(out)}")
+            doc_id = str(doc or f"iepile-{len(out)}")
             meta = {"source": rec.get("source", "iepile"), "line": line}
             out.append(Example(doc_id, text, [], meta))
             key = this
