@@ -84,6 +84,14 @@ from nerlm.score import (
 from nerlm.similarity import text_similarity
 from nerlm.synth import SynthResult, SynthSpec, load_synth_spec, synthesize
 from nerlm.tags import conlleval_compat, seqeval_compat, spans_from_tags, tags_from_spans
+from nerlm.windows import (
+    DocumentTooLongError,
+    MergedEntities,
+    Window,
+    WindowPlan,
+    merge_windows,
+    plan_windows,
+)
 
 if TYPE_CHECKING:
     from nerlm.generate import ConstrainedLogitsProcessor, Extraction, extract, vocabulary_for
@@ -125,6 +133,7 @@ __all__ = [
     "CompareResult",
     "ConstrainedLogitsProcessor",
     "DataFormatError",
+    "DocumentTooLongError",
     "Entity",
     "ErrorTaxonomy",
     "Example",
@@ -134,6 +143,7 @@ __all__ = [
     "IepileJson",
     "MatchCounts",
     "Matcher",
+    "MergedEntities",
     "ModeScore",
     "NerlmError",
     "OffsetError",
@@ -151,6 +161,8 @@ __all__ = [
     "TokenTable",
     "TokenizerError",
     "Vocabulary",
+    "Window",
+    "WindowPlan",
     "__version__",
     "align",
     "align_batch",
@@ -170,6 +182,8 @@ __all__ = [
     "inferred_entities",
     "load_model",
     "load_synth_spec",
+    "merge_windows",
+    "plan_windows",
     "read_cluener",
     "read_iepile",
     "read_jsonl",

@@ -122,6 +122,14 @@ impl<'a> CharCounter<'a> {
         }
     }
 
+    /// Code points in `hay[a..b]` (`a`, `b` character boundaries).
+    fn count(&self, a: usize, b: usize) -> u32 {
+        if self.ascii {
+            return (b - a) as u32;
+        }
+        count_chars(&self.hay[a..b])
+    }
+
     fn chars(&mut self, b: usize) -> u32 {
         if self.ascii {
             return b as u32;
@@ -130,26 +138,66 @@ impl<'a> CharCounter<'a> {
             self.last_b = 0;
             self.last_c = 0;
         }
-        let n = self.hay[self.last_b..b]
-            .iter()
-            .filter(|&&x| x & 0xC0 != 0x80)
-            .count();
-        self.last_c += n as u32;
+        self.last_c += self.count(self.last_b, b);
         self.last_b = b;
         self.last_c
     }
 }
 
+/// Code points in a UTF-8 byte string: bytes that are not continuation bytes (`10xxxxxx`),
+/// counted eight at a time (SWAR).
+#[inline]
+fn count_chars(b: &[u8]) -> u32 {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    let mut cont = 0u32;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        // Bit 7 set and bit 6 clear.
+        cont += (w & !(w << 1) & HI).count_ones();
+    }
+    cont += chunks
+        .remainder()
+        .iter()
+        .map(|&x| u32::from(x & 0xC0 == 0x80))
+        .sum::<u32>();
+    b.len() as u32 - cont
+}
+
 /// Byte occurrences of `needle` in `hay`, overlapping ones included, in increasing order.
+///
+/// Short haystacks (most sentences) are scanned for the needle's last byte with `memchr`
+/// (a continuation byte for CJK, so few false hits) and checked in place; building a
+/// `memmem::Finder` costs more than that scan. Long ones use the finder.
 fn occurrences<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
-    let finder = memmem::Finder::new(needle);
+    const SHORT: usize = 256;
     let n = needle.len();
+    let finder = (hay.len() > SHORT).then(|| memmem::Finder::new(needle));
+    let last = needle[n - 1];
     let mut pos = 0usize;
     std::iter::from_fn(move || {
-        if pos + n > hay.len() {
+        if n == 0 || pos + n > hay.len() {
             return None;
         }
-        let at = pos + finder.find(&hay[pos..])?;
+        let at = match &finder {
+            Some(f) => pos + f.find(&hay[pos..])?,
+            None => {
+                let first = needle[0];
+                let mut end = pos + n;
+                loop {
+                    if end > hay.len() {
+                        return None;
+                    }
+                    if hay[end - 1] == last
+                        && hay[end - n] == first
+                        && hay[end - n..end].iter().zip(needle).all(|(a, b)| a == b)
+                    {
+                        break end - n;
+                    }
+                    end += 1;
+                }
+            }
+        };
         // Next candidate: the next character boundary after `at`.
         pos = at + 1;
         while pos < hay.len() && hay[pos] & 0xC0 == 0x80 {
@@ -170,6 +218,8 @@ struct DocAligner<'a> {
     /// `(group, start, end)` in code points, of exact/normalised/fuzzy placements.
     claimed: Vec<(u32, u32, u32)>,
     cursor: u32,
+    /// Reused candidate buffer.
+    buf: Vec<(u32, u32)>,
 }
 
 enum Pick {
@@ -189,7 +239,19 @@ impl<'a> DocAligner<'a> {
             raw_chars: None,
             claimed: Vec::new(),
             cursor: 0,
+            buf: Vec::new(),
         }
+    }
+
+    /// Start over on another document, keeping the buffers.
+    fn reset(&mut self, text: &'a str) {
+        self.text = text;
+        self.counter = CharCounter::new(text);
+        self.norm = None;
+        self.norm_chars = None;
+        self.raw_chars = None;
+        self.claimed.clear();
+        self.cursor = 0;
     }
 
     fn is_free(&self, group: u32, s: u32, e: u32) -> bool {
@@ -242,19 +304,24 @@ impl<'a> DocAligner<'a> {
         self.norm.as_ref().expect("set above")
     }
 
-    /// Candidates of the exact stage, in code points.
-    fn exact_cands(&mut self, surface: &str) -> Vec<(u32, u32)> {
+    /// Candidates of the exact stage, in code points, into `out`; stops at the first one the
+    /// policy will surely pick (so a search rarely runs past what it needs).
+    fn exact_cands(&mut self, surface: &str, group: u32, out: &mut Vec<(u32, u32)>) {
         let hay = self.text.as_bytes();
-        let mut out = Vec::new();
         for at in occurrences(hay, surface.as_bytes()) {
             let s = self.counter.chars(at);
-            let e = self.counter.chars(at + surface.len());
+            let e = s + self.counter.count(at, at + surface.len());
             out.push((s, e));
-            if matches!(self.opts.occurrence, Occurrence::First) {
+            let settled = match self.opts.occurrence {
+                Occurrence::First => true,
+                Occurrence::All => false,
+                Occurrence::LeftToRight => self.is_free(group, s, e),
+                Occurrence::NearestAfter => s >= self.cursor,
+            };
+            if settled {
                 break;
             }
         }
-        out
     }
 
     /// Candidates of the normalised stage, in original code points.
@@ -335,17 +402,20 @@ impl<'a> DocAligner<'a> {
             if !on {
                 continue;
             }
-            let cands = if status == AlignStatus::Exact {
-                self.exact_cands(surface)
+            let mut cands = std::mem::take(&mut self.buf);
+            cands.clear();
+            if status == AlignStatus::Exact {
+                self.exact_cands(surface, group, &mut cands);
             } else {
-                self.normalized_cands(surface)
-            };
+                cands.extend(self.normalized_cands(surface));
+            }
             if cands.is_empty() {
+                self.buf = cands;
                 continue;
             }
             if self.opts.occurrence == Occurrence::All {
                 let mut last_end = 0u32;
-                for (s, e) in cands {
+                for &(s, e) in &cands {
                     if s >= last_end {
                         out.push(Aligned {
                             item,
@@ -357,9 +427,12 @@ impl<'a> DocAligner<'a> {
                         last_end = e;
                     }
                 }
+                self.buf = cands;
                 return;
             }
-            match self.pick(group, &mut cands.into_iter()) {
+            let picked = self.pick(group, &mut cands.iter().copied());
+            self.buf = cands;
+            match picked {
                 Pick::Free(s, e) => {
                     self.claimed.push((group, s, e));
                     self.cursor = e;
@@ -528,7 +601,8 @@ pub fn align_columns(
             texts.len()
         )));
     }
-    // Stable counting sort of items by document.
+    // Item ranges per document: `order[starts[d]..starts[d + 1]]` are document d's items in
+    // model order; `order` is the identity when the items come sorted by document (usual).
     let mut starts = vec![0usize; texts.len() + 1];
     for &d in doc {
         starts[d as usize + 1] += 1;
@@ -536,51 +610,55 @@ pub fn align_columns(
     for k in 1..starts.len() {
         starts[k] += starts[k - 1];
     }
-    let mut order = vec![0u32; m];
-    let mut fill = starts.clone();
-    for (i, &d) in doc.iter().enumerate() {
-        order[fill[d as usize]] = i as u32;
-        fill[d as usize] += 1;
-    }
-    let per_doc: Vec<Vec<Aligned>> = (0..texts.len())
-        .into_par_iter()
-        .with_min_len(64)
-        .map(|d| {
-            let idx = &order[starts[d]..starts[d + 1]];
-            if idx.is_empty() {
-                return Vec::new();
-            }
-            let items: Vec<(&str, u32)> = idx
-                .iter()
-                .map(|&i| (surfaces[i as usize], group.map_or(0, |g| g[i as usize])))
-                .collect();
-            let mut r = align_doc(texts[d], &items, opts);
-            for a in &mut r {
-                a.item = idx[a.item as usize];
-            }
-            r
-        })
-        .collect();
-    let total: usize = per_doc.iter().map(Vec::len).sum();
-    if opts.occurrence != Occurrence::All {
-        let mut out = vec![
-            Aligned {
-                item: 0,
-                start: 0,
-                end: 0,
-                status: AlignStatus::Ungrounded,
-                score: 0.0
-            };
-            m
-        ];
-        for a in per_doc.into_iter().flatten() {
-            out[a.item as usize] = a;
+    let sorted = doc.windows(2).all(|w| w[0] <= w[1]);
+    let order: Vec<u32> = if sorted {
+        Vec::new()
+    } else {
+        let mut order = vec![0u32; m];
+        let mut fill = starts.clone();
+        for (i, &d) in doc.iter().enumerate() {
+            order[fill[d as usize]] = i as u32;
+            fill[d as usize] += 1;
         }
-        return Ok(out);
-    }
+        order
+    };
+    let item_at = |k: usize| -> usize {
+        if sorted {
+            k
+        } else {
+            order[k] as usize
+        }
+    };
+    // Documents in parallel chunks; one aligner and one result buffer per chunk.
+    let chunks: Vec<Vec<Aligned>> = (0..texts.len())
+        .into_par_iter()
+        .with_min_len(256)
+        .fold(
+            || (Vec::new(), None::<DocAligner<'_>>),
+            |(mut out, mut aligner), d| {
+                if starts[d] == starts[d + 1] {
+                    return (out, aligner);
+                }
+                let a = aligner.get_or_insert_with(|| DocAligner::new(texts[d], opts));
+                a.reset(texts[d]);
+                for k in starts[d]..starts[d + 1] {
+                    let i = item_at(k);
+                    a.place(i as u32, surfaces[i], group.map_or(0, |g| g[i]), &mut out);
+                }
+                (out, aligner)
+            },
+        )
+        .map(|(out, _)| out)
+        .collect();
+    let total: usize = chunks.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(total);
-    out.extend(per_doc.into_iter().flatten());
-    out.sort_by_key(|a| a.item);
+    for c in chunks {
+        out.extend_from_slice(&c);
+    }
+    if !sorted {
+        // Back to item order (stable: the rows of one item stay in text order with `All`).
+        out.sort_by_key(|a| a.item);
+    }
     Ok(out)
 }
 

@@ -211,6 +211,14 @@ pub fn plan_windows(
         )));
     }
     let n = offsets.len();
+    if n == 0 {
+        return Ok(vec![Window {
+            tok_start: 0,
+            tok_end: 0,
+            char_start: 0,
+            char_end: n_chars,
+        }]);
+    }
     // A cut before token `t` is allowed when `t` does not share a character with `t - 1`.
     let cut_ok = |t: usize| -> bool {
         if t == 0 || t >= n {
