@@ -67,7 +67,7 @@ build/bench-venv/.done:  # the peers, pinned, in their own environment
 bench-venv: build/bench-venv/.done  ## install the benchmark peers (xgrammar, llguidance, outlines-core)
 
 bench: build bench-venv  ## benchmark scripts (see benches/README.md)
-	$(BIN)/python benches/bench_core.py
+	$(BIN)/python benches/bench_align.py
 	$(BIN)/python benches/bench_score.py
 	$(BIN)/python benches/bench_tags.py
 	$(BIN)/python benches/bench_similarity.py

@@ -38,6 +38,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
+from itertools import islice
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -186,28 +188,28 @@ def align_batch(
     """
     if len(texts) != len(items):
         raise _native.ShapeError(f"{len(texts)} texts but {len(items)} item lists")
+    counts = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
     surfaces = [s for its in items for s, _ in its]
-    doc = np.repeat(np.arange(len(items), dtype=np.int64), [len(its) for its in items])
+    doc = np.repeat(np.arange(len(items), dtype=np.int64), counts)
     group = np.fromiter((g for its in items for _, g in its), dtype=np.int64, count=len(doc))
     r = align_spans(texts, surfaces, doc, group, options)
-    first = [0]
-    for its in items:
-        first.append(first[-1] + len(its))
-    out: list[list[Placement]] = [[] for _ in items]
-    rows = zip(
-        r.item.tolist(),
-        r.start.tolist(),
-        r.end.tolist(),
-        r.status.tolist(),
-        r.score.tolist(),
-        strict=True,
+    starts = np.cumsum(counts) - counts
+    row_doc = doc[r.item]
+    local = r.item - starts[row_doc]
+    make = partial(tuple.__new__, Placement)
+    rows = map(
+        make,
+        zip(
+            r.start.tolist(),
+            r.end.tolist(),
+            map(_STATUS.__getitem__, r.status.tolist()),
+            r.score.tolist(),
+            local.tolist(),
+            strict=True,
+        ),
     )
-    di = 0
-    for it, s, e, st, sc in rows:
-        while it >= first[di + 1]:
-            di += 1
-        out[di].append(Placement(s, e, _STATUS[st], sc, it - first[di]))
-    return out
+    per_doc = np.bincount(row_doc, minlength=len(items)).tolist()
+    return [list(islice(rows, c)) for c in per_doc]
 
 
 def align(

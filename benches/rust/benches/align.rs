@@ -1,0 +1,69 @@
+//! Alignment in Rust alone (no Python binding): CLUENER dev gold surfaces placed back in their
+//! sentences, so the binding overhead in benches/bench_core.py is visible. Per policy, one
+//! iteration aligns every dev entity (3,072) against its sentence.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nerlm_core::align::{align_columns, AlignOptions, Occurrence};
+use nerlm_core::text::{Normalization, Whitespace};
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+
+fn dev() -> (Vec<String>, Vec<String>, Vec<u32>) {
+    let data = std::fs::read_to_string(format!("{SHARED}/data/cluener/dev.json")).expect("dev");
+    let (mut texts, mut surfaces, mut doc) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, line) in data.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        texts.push(v["text"].as_str().expect("text").to_string());
+        for (_, mentions) in v["label"].as_object().expect("label") {
+            for (s, spans) in mentions.as_object().expect("mentions") {
+                for _ in spans.as_array().expect("spans") {
+                    surfaces.push(s.clone());
+                    doc.push(i as u32);
+                }
+            }
+        }
+    }
+    (texts, surfaces, doc)
+}
+
+fn bench(c: &mut Criterion) {
+    let (texts, surfaces, doc) = dev();
+    let t: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let s: Vec<&str> = surfaces.iter().map(String::as_str).collect();
+    let mut g = c.benchmark_group("align_cluener_dev");
+    g.throughput(Throughput::Elements(s.len() as u64));
+    for (name, occurrence) in [
+        ("first", Occurrence::First),
+        ("all", Occurrence::All),
+        ("left-to-right", Occurrence::LeftToRight),
+        ("nearest-after", Occurrence::NearestAfter),
+    ] {
+        let opts = AlignOptions {
+            occurrence,
+            ..Default::default()
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| align_columns(&t, &s, &doc, None, &opts).expect("aligned"))
+        });
+    }
+    // Lenient: every surface perturbed (upper-cased Latin, spaces) so the later stages run.
+    let noisy: Vec<String> = surfaces.iter().map(|x| format!("{} ", x.to_uppercase())).collect();
+    let n: Vec<&str> = noisy.iter().map(String::as_str).collect();
+    let lenient = AlignOptions {
+        normalization: Normalization {
+            nfkc: true,
+            case: true,
+            whitespace: Whitespace::Remove,
+            ..Default::default()
+        },
+        fuzzy: Some(0.8),
+        ..Default::default()
+    };
+    g.bench_function("lenient, perturbed surfaces", |b| {
+        b.iter(|| align_columns(&t, &n, &doc, None, &lenient).expect("aligned"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
