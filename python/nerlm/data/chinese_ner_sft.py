@@ -116,9 +116,7 @@ def read_chinese_ner_sft(
             ents.append((e["start_idx"], e["end_idx"], e["entity_text"], e["entity_label"], extra))
         rows.append((line, text, ents, rec))
 
-    convention = end
-    if end == "auto":
-        convention = _establish(p, rows, lenient)
+    convention: str = _establish(p, rows, lenient) if end == "auto" else end
     shift = 1 if convention == "inclusive" else 0
     out: list[Example] = []
     for idx, (line, text, ents, rec) in enumerate(rows):
@@ -236,8 +234,6 @@ def write_chinese_ner_sft(
                 fields["data_source"] = ex.meta.get("data_source", ex.meta["source"])
             if "split" in ex.meta:
                 fields["split"] = ex.meta["split"]
-        return ordered_record(
-            [("text", ex.text), ("entities", ents)], fields, ex.meta.get("keys")
-        )
+        return ordered_record([("text", ex.text), ("entities", ents)], fields, ex.meta.get("keys"))
 
     return write_records(examples, record, path)

@@ -224,10 +224,8 @@ def detect_scheme(sentences: Sequence[Sequence[str]]) -> tuple[str | None, str]:
             for k, t in enumerate(sent):
                 if t == "O":
                     continue
-                if iob:
-                    near = sent[k - 1] if k > 0 else "O"
-                else:
-                    near = sent[k + 1] if k + 1 < n else "O"
+                j = k - 1 if iob else k + 1
+                near = sent[j] if 0 <= j < n else "O"
                 if near == "O" or near[2:] != t[2:]:
                     one += t[0] == "I"
                     two += t[0] == first
@@ -500,12 +498,12 @@ def read_char_tags(
         separator=separator or (pre.separator if pre else "auto"),
         scheme=scheme or (pre.scheme if pre else "auto"),
         tag_column=-1,
-        word_positions=word_positions if word_positions is not None else bool(pre and pre.word_positions),
+        word_positions=_default(word_positions, bool(pre and pre.word_positions)),
         keep_positions=keep_positions,
         fold_subtypes=fold_subtypes,
         lenient=lenient,
         report=report,
-    )  # fmt: skip
+    )
 
 
 def read_conll2003(
@@ -558,6 +556,10 @@ def read_conll2003(
         lenient=lenient,
         report=report,
     )
+
+
+def _default(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
 
 
 def _preset(name: str | None) -> CharPreset | None:
@@ -655,9 +657,7 @@ def _write_columns(
                     "entity before it; tags cannot hold overlapping entities"
                 )
             if not e.label or any(c.isspace() for c in e.label):
-                raise ValueError(
-                    f"example {ex.id!r}: label {e.label!r} cannot be written in a tag"
-                )
+                raise ValueError(f"example {ex.id!r}: label {e.label!r} cannot be written in a tag")
             last_end = e.end
             spans.append((e.label, at_start[e.start], at_end[e.end]))
         all_tokens.append(toks)
@@ -674,10 +674,9 @@ def _write_columns(
         cols = m.get("columns") if word_mode else None
         if not (isinstance(cols, list) and len(cols) == len(toks)):
             cols = None
-        sent_tags = _kept_tags(ex, sent_tags, name) or sent_tags
-        for k, (tok, tag) in enumerate(zip(toks, sent_tags, strict=True)):
-            if positions is not None:
-                tok = f"{tok}{positions[k]}"
+        written = _kept_tags(ex, sent_tags, name) or sent_tags
+        for k, (token, tag) in enumerate(zip(toks, written, strict=True)):
+            tok = f"{token}{positions[k]}" if positions is not None else token
             if word_mode:
                 fields = [tok, *(cols[k] if cols is not None else [])]
                 at = tag_column if tag_column >= 0 else len(fields) + 1 + tag_column

@@ -90,7 +90,7 @@ def read_iepile_raw(
             for e in raw
         ):
             raise DataFormatError(
-                p, line, "'entity' must be a list of {\"entity\", \"entity_type\"} strings"
+                p, line, '\'entity\' must be a list of {"entity", "entity_type"} strings'
             )
         groups: dict[str, int] = {}
         items = [(e["entity"], groups.setdefault(e["entity_type"], len(groups))) for e in raw]
@@ -189,8 +189,8 @@ def write_iepile_test(
         for lang in ("zh", "en")
     }
     fmt = fmts["zh"]
-    schema = list(labels) if labels is not None else sorted(
-        {e.label for ex in exs for e in ex.entities}
+    schema = (
+        list(labels) if labels is not None else sorted({e.label for ex in exs for e in ex.entities})
     )
 
     def records() -> Iterable[dict[str, Any]]:
