@@ -116,9 +116,10 @@ def with_file_order(
     return unique
 
 
-def in_file_order(ex: Example) -> list[tuple[Entity, dict[str, Any]]]:
+def in_file_order(ex: Example, source: str) -> list[tuple[Entity, dict[str, Any]]]:
     """The entities of ``ex`` with their extras, in the order the source file listed them when
-    ``meta`` still matches the entities, else in text order."""
+    ``meta`` still matches the entities, else in text order. Extras are only taken from
+    examples read from ``source`` (``meta["source"]``): they are format-specific."""
     ents = ex.entities
     order = ex.meta.get("order")
     valid = (
@@ -129,7 +130,7 @@ def in_file_order(ex: Example) -> list[tuple[Entity, dict[str, Any]]]:
     if not valid:
         order = list(range(len(ents)))
     assert isinstance(order, list)
-    extras = ex.meta.get("entity_extras")
+    extras = ex.meta.get("entity_extras") if ex.meta.get("source") == source else None
     if not (
         isinstance(extras, list)
         and len(extras) == len(order)
@@ -137,6 +138,12 @@ def in_file_order(ex: Example) -> list[tuple[Entity, dict[str, Any]]]:
     ):
         extras = [{} for _ in order]
     return [(ents[i], x) for i, x in zip(order, extras, strict=True)]
+
+
+def own(ex: Example, source: str, key: str) -> Any:
+    """``ex.meta[key]`` when ``ex`` was read from ``source`` (format-specific members such as
+    ``fields`` and ``keys``), else None."""
+    return ex.meta.get(key) if ex.meta.get("source") == source else None
 
 
 def other_fields(record: dict[str, Any], used: Iterable[str]) -> dict[str, Any]:

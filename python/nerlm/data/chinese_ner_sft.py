@@ -29,6 +29,7 @@ from nerlm.data._common import (
     mark_final_newline,
     ordered_record,
     other_fields,
+    own,
     strict_int,
     with_file_order,
     write_records,
@@ -217,7 +218,7 @@ def write_chinese_ner_sft(
             raise ValueError(f"end must be 'inclusive' or 'exclusive', not {conv!r}")
         shift = 1 if conv == "inclusive" else 0
         ents = []
-        for e, extra in in_file_order(ex):
+        for e, extra in in_file_order(ex, "chinese-ner-sft"):
             item: dict[str, Any] = {
                 "start_idx": e.start,
                 "end_idx": e.end - shift,
@@ -227,13 +228,15 @@ def write_chinese_ner_sft(
             item.update(extra)
             item.setdefault("entity_names", [e.label])
             ents.append(item)
-        fields = ex.meta.get("fields")
+        fields = own(ex, "chinese-ner-sft", "fields")
         if not isinstance(fields, dict):
             fields = {}
             if "source" in ex.meta:
                 fields["data_source"] = ex.meta.get("data_source", ex.meta["source"])
             if "split" in ex.meta:
                 fields["split"] = ex.meta["split"]
-        return ordered_record([("text", ex.text), ("entities", ents)], fields, ex.meta.get("keys"))
+        return ordered_record(
+            [("text", ex.text), ("entities", ents)], fields, own(ex, "chinese-ner-sft", "keys")
+        )
 
     return write_records(examples, record, path)

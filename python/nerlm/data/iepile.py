@@ -36,6 +36,7 @@ from nerlm.data._common import (
     mark_final_newline,
     ordered_record,
     other_fields,
+    own,
     with_file_order,
     write_records,
     write_text_atomic,
@@ -120,7 +121,7 @@ def read_iepile_raw(
 
 def _pairs(ex: Example, labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
     out = []
-    for e, extra in in_file_order(ex):
+    for e, extra in in_file_order(ex, "iepile"):
         if labels is None or e.label in labels:
             out.append({"entity": e.text, "entity_type": e.label, **extra})
     return out
@@ -139,11 +140,11 @@ def write_iepile_raw(examples: Iterable[Example], path: PathLike) -> int:
     """
 
     def record(ex: Example) -> dict[str, Any]:
-        fields = ex.meta.get("fields")
+        fields = own(ex, "iepile", "fields")
         return ordered_record(
             [("text", ex.text), ("entity", _pairs(ex))],
             fields if isinstance(fields, dict) else {},
-            ex.meta.get("keys"),
+            own(ex, "iepile", "keys"),
         )
 
     return write_records(examples, record, path)
