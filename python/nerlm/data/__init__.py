@@ -10,8 +10,10 @@ from nerlm.data.cluener import (
 )
 from nerlm.data.conll import (
     CHAR_PRESETS,
+    TaggedSentence,
     read_char_tags,
     read_conll2003,
+    read_tagged,
     write_char_tags,
     write_conll2003,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "Entity",
     "Example",
     "ReadReport",
+    "TaggedSentence",
     "example_from_dict",
     "read_char_tags",
     "read_chinese_ner_sft",
@@ -42,6 +45,7 @@ __all__ = [
     "read_iepile_raw",
     "read_jsonl",
     "read_label_studio",
+    "read_tagged",
     "write_char_tags",
     "write_chinese_ner_sft",
     "write_cluener",

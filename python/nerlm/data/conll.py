@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from nerlm.data._common import PathLike, Problems, guess_split, write_text_atomic
 from nerlm.data.model import Entity, Example
@@ -56,9 +56,11 @@ from nerlm.tags import spans_from_tags, tags_from_spans
 __all__ = [
     "CHAR_PRESETS",
     "CharPreset",
+    "TaggedSentence",
     "detect_scheme",
     "read_char_tags",
     "read_conll2003",
+    "read_tagged",
     "write_char_tags",
     "write_conll2003",
 ]
@@ -299,24 +301,18 @@ def _split_position(token: str) -> tuple[str, str]:
     return token[:k], token[k:]
 
 
-def _read_columns(
-    path: PathLike,
+def _parse(
+    path: str,
+    problems: Problems,
     *,
     word_mode: bool,
-    source: str,
-    split: str | None,
     separator: str,
-    scheme: str,
     tag_column: int,
     word_positions: bool,
-    keep_positions: bool,
-    fold_subtypes: bool,
-    lenient: bool,
-    report: ReadReport | None,
-) -> list[Example]:
-    p = str(path)
-    problems = Problems(p, lenient, report)
-    layout = _split_sentences(p, docstart=word_mode)
+    letters: str | None,
+) -> tuple[_Layout, list[_Sentence], list[_Tokens], str]:
+    """Split the file into sentences and their token lines into token, tag and columns."""
+    layout = _split_sentences(path, docstart=word_mode)
     if separator == "auto":
         first = next((s.lines[0] for s in layout.sentences), "")
         sep = "\t" if "\t" in first else " "
@@ -326,8 +322,6 @@ def _read_columns(
         sep = " "
     else:
         raise ValueError(f"separator must be 'auto', 'tab' or 'space', not {separator!r}")
-    fixed = None if scheme == "auto" else _scheme_name(scheme)
-    letters = SCHEME_LETTERS[fixed] if fixed else None
 
     kept: list[_Sentence] = []
     parsed: list[_Tokens] = []
@@ -379,6 +373,36 @@ def _read_columns(
         if tk.tokens:
             kept.append(sent)
             parsed.append(tk)
+    return layout, kept, parsed, sep
+
+
+def _read_columns(
+    path: PathLike,
+    *,
+    word_mode: bool,
+    source: str,
+    split: str | None,
+    separator: str,
+    scheme: str,
+    tag_column: int,
+    word_positions: bool,
+    keep_positions: bool,
+    fold_subtypes: bool,
+    lenient: bool,
+    report: ReadReport | None,
+) -> list[Example]:
+    p = str(path)
+    problems = Problems(p, lenient, report)
+    fixed = None if scheme == "auto" else _scheme_name(scheme)
+    layout, kept, parsed, sep = _parse(
+        p,
+        problems,
+        word_mode=word_mode,
+        separator=separator,
+        tag_column=tag_column,
+        word_positions=word_positions,
+        letters=SCHEME_LETTERS[fixed] if fixed else None,
+    )
     if fixed is None:
         found, why = detect_scheme([t.tags for t in parsed])
         if found is None:
@@ -560,6 +584,59 @@ def read_conll2003(
 
 def _default(value: bool | None, default: bool) -> bool:
     return default if value is None else value
+
+
+class TaggedSentence(NamedTuple):
+    """One sentence of a tagged file as written: tokens, tags and the line of each token."""
+
+    tokens: list[str]
+    tags: list[str]
+    lines: list[int]
+
+
+def read_tagged(
+    path: PathLike,
+    *,
+    preset: str | None = None,
+    word_mode: bool = False,
+    separator: str | None = None,
+    tag_column: int = -1,
+    word_positions: bool | None = None,
+    lenient: bool = False,
+    report: ReadReport | None = None,
+) -> list[TaggedSentence]:
+    """The tokens and tags of a token-per-line file as written, without decoding spans (for
+    tag-level tools: seqeval, conlleval, tag statistics).
+
+    Args:
+        path: The file.
+        preset: A preset of :func:`read_char_tags` (separator, word positions).
+        word_mode: CoNLL-2003 style lines (columns, ``-DOCSTART-`` lines) instead of
+            ``char<SEP>tag``.
+        separator: ``"auto"``, ``"tab"`` or ``"space"``.
+        tag_column: The tag column (word mode).
+        word_positions: Strip Weibo's word-position digits from the tokens.
+        lenient: Skip malformed lines and read tags that are not tags as ``O``, counting
+            them in ``report``.
+        report: Where lenient reads count what they skip.
+
+    Raises:
+        DataFormatError: A malformed line or a tag that is not ``O`` or a letter with a type
+            (with file and line), unless ``lenient``.
+    """
+    pre = _preset(preset)
+    problems = Problems(path, lenient, report)
+    _, _, parsed, _ = _parse(
+        str(path),
+        problems,
+        word_mode=word_mode,
+        separator=separator or (pre.separator if pre else "auto"),
+        tag_column=tag_column,
+        word_positions=_default(word_positions, bool(pre and pre.word_positions)),
+        letters=None,
+    )
+    problems.done()
+    return [TaggedSentence(t.tokens, t.tags, t.numbers) for t in parsed]
 
 
 def _preset(name: str | None) -> CharPreset | None:
