@@ -102,13 +102,25 @@ def strict_int(v: Any) -> bool:
 
 
 def with_file_order(
-    listed: Sequence[Entity], extras: Sequence[dict[str, Any]] | None, meta: dict[str, Any]
+    listed: Sequence[Entity],
+    extras: Sequence[dict[str, Any]] | None,
+    meta: dict[str, Any],
+    *,
+    merge: bool = True,
 ) -> list[Entity]:
-    """Sort and merge ``listed`` (entities in file order); record the file order and the
-    per-entity extras in ``meta`` when they carry information. Returns the entities."""
-    unique = sorted(set(listed))
-    index = {e: i for i, e in enumerate(unique)}
-    order = [index[e] for e in listed]
+    """Sort ``listed`` (entities in file order), merging exact duplicates unless ``merge`` is
+    False; record the file order and the per-entity extras in ``meta`` when they carry
+    information. Returns the entities."""
+    if merge:
+        unique = sorted(set(listed))
+        index = {e: i for i, e in enumerate(unique)}
+        order = [index[e] for e in listed]
+    else:
+        perm = sorted(range(len(listed)), key=lambda i: listed[i])
+        unique = [listed[i] for i in perm]
+        order = [0] * len(listed)
+        for pos, i in enumerate(perm):
+            order[i] = pos
     if order != list(range(len(unique))):
         meta["order"] = order
     if extras is not None and any(extras):
