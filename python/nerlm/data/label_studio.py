@@ -238,7 +238,8 @@ def write_label_studio(
             region = extra.get("region")
             if (
                 regions
-                and region
+                and isinstance(region, dict)
+                and region.get("id") is not None
                 and regions[-1].get("id") == region.get("id")
                 and regions[-1]["value"]["start"] == s
                 and regions[-1]["value"]["end"] == t
