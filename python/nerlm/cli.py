@@ -370,12 +370,19 @@ def build_parser() -> argparse.ArgumentParser:
         + ", ".join(READERS)
         + " (read); "
         + ", ".join(WRITERS)
-        + ", iepile-json (instructions) (write).",
+        + ", iepile-json (IEPile instructions) (write). iepile-json also reads instruction "
+        "files, with --label-map.",
     )
     c.add_argument("input")
     c.add_argument("output")
-    c.add_argument("--from", dest="from_format", choices=(*READERS, "iepile-json"), required=True)
-    c.add_argument("--to", dest="to_format", choices=(*WRITERS, "iepile-json"), required=True)
+    c.add_argument(
+        "--from", dest="from_format", choices=(*READERS, "iepile-json"), required=True,
+        metavar="FORMAT", help="the input's format (listed above)",
+    )  # fmt: skip
+    c.add_argument(
+        "--to", dest="to_format", choices=(*WRITERS, "iepile-json"), required=True,
+        metavar="FORMAT", help="the output's format (listed above)",
+    )  # fmt: skip
     c.add_argument("--split", default=None)
     c.add_argument("--labels", default=None, help="schema labels, comma separated, in order")
     c.add_argument("--split-num", type=int, default=6)
