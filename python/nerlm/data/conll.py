@@ -8,20 +8,24 @@ the file's scheme). Entity offsets are half-open code point offsets into ``Examp
 Character-tagged files (:func:`read_char_tags`): ``char<SEP>tag`` per line, the text is the
 characters joined with no separator. Presets for the corpora in ``../shared/data``:
 
-========================  ==================================================================
-preset                    file
-========================  ==================================================================
-``msra``                  MSRA NER (Levow, 2006, SIGHAN bakeoff 3): ``char<TAB>tag``, BIO
-``peoples-daily``         People's Daily 1998 NER: ``char tag``, BIO; adjacent one-character
-                          entities are separate ``B-`` tags (``欧/B-LOC 美/B-LOC``) and stay
-                          separate entities
-``weibo``                 Weibo NER (Peng & Dredze, 2015, https://github.com/hltcoe/golden-horse,
-                          revised 2nd version): ``char+digit<TAB>tag``, BIO, types
-                          PER/ORG/LOC/GPE with ``.NAM``/``.NOM`` subtypes
-``resume``                Resume NER (Zhang & Yang, 2018, https://github.com/jiesutd/LatticeLSTM):
-                          ``char tag``, BMES; ``train.char.bmes`` has CRLF line ends and one
-                          malformed line (``-NAME`` without a character)
-========================  ==================================================================
+=================  =========================================================================
+preset             file
+=================  =========================================================================
+``msra``           MSRA NER (Levow, 2006, SIGHAN bakeoff 3,
+                   http://sighan.cs.uchicago.edu/bakeoff2006/): ``char<TAB>tag``, BIO
+``peoples-daily``  People's Daily 1998 NER as in https://github.com/zjy-ucas/ChineseNER
+                   (``example.dev``, ``example.test``): ``char tag``, BIO; adjacent
+                   one-character entities are separate ``B-`` tags (``欧/B-LOC 美/B-LOC``) and
+                   stay separate entities
+``weibo``          Weibo NER (Peng & Dredze, 2015, https://github.com/hltcoe/golden-horse,
+                   revised 2nd version): ``char+digit<TAB>tag``, BIO, types PER/ORG/LOC/GPE
+                   with ``.NAM``/``.NOM`` subtypes; 8 sentences of train and 4 of test have
+                   chunks that start with ``I-`` (read with ``lenient=True``)
+``resume``         Resume NER (Zhang & Yang, 2018, https://github.com/jiesutd/LatticeLSTM):
+                   ``char tag``, BMES; ``train.char.bmes`` has CRLF line ends (dev and test
+                   LF), one malformed line (``-NAME`` without a character, line 68949) and two
+                   chunks that run across a sentence break (4 sentences; ``lenient=True``)
+=================  =========================================================================
 
 CoNLL-2003 (:func:`read_conll2003`; Tjong Kim Sang & De Meulder, 2003,
 https://www.clips.uantwerpen.be/conll2003/ner/): ``token POS chunk NER`` separated by single
@@ -30,15 +34,17 @@ The original files use IOB1 tags, many redistributions IOB2.
 
 Round trip: reading a file and writing the examples back with the same options gives the same
 bytes. The readers keep in ``meta`` what the text and spans do not hold: ``scheme``,
-``separator``, ``newline`` (only ``"\\r\\n"``), ``tokens`` (only when a token is not one code
+``separator``, ``newline`` (only ``"\r\n"``), ``tokens`` (only when a token is not one code
 point, or, for CoNLL-2003, when the tokens cannot be recovered by splitting the text at
 spaces), ``word_positions`` (Weibo), ``columns`` (the other CoNLL-2003 columns per token),
-``document`` (CoNLL-2003 document index) and the layout around the sentence: ``before``
-(extra blank lines and ``-DOCSTART-`` lines before it), ``closed`` (False when no blank line
-follows it), ``after`` and ``eol`` (the end of the file). What is normalised: a sentence break
-written as a line of only spaces or tabs is written back as an empty line; a file mixing LF and
-CRLF line ends is written with the first line's; lines skipped by ``lenient=True`` are not
-written back, and tags read leniently are written in the scheme's canonical form.
+``document`` (CoNLL-2003 document index), ``tags`` (only for a sentence whose tags do not follow
+the scheme, read with ``lenient=True``: they are written back as they were while they still
+decode to the entities) and the layout around the sentence: ``before`` (extra blank lines and
+``-DOCSTART-`` lines before it), ``closed`` (False when no blank line follows it), ``after``
+and ``eol`` (the end of the file). What is normalised: a sentence break written as a line of
+only spaces or tabs is written back as an empty line; a file mixing LF and CRLF line ends is
+written with the first line's; lines skipped by ``lenient=True`` are not written back;
+``fold_subtypes=True`` loses the subtypes.
 """
 
 from __future__ import annotations
