@@ -14,7 +14,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nerlm._native import Matcher, TokenTable, Vocabulary, fill_next_token_bitmask_batch
-from nerlm.align import AlignStatus, align, align_batch
+from nerlm.align import (
+    AlignedColumns,
+    AlignOptions,
+    AlignStatus,
+    Placement,
+    align,
+    align_batch,
+    align_spans,
+    char_to_token_spans,
+    convert_offsets,
+    token_offsets,
+    token_to_char_spans,
+)
 from nerlm.data import (
     CLUENER_LABELS,
     CLUENER_LABELS_ZH,
@@ -60,6 +72,19 @@ from nerlm.formats import (
     get_format,
     read_iepile,
 )
+from nerlm.instructions import (
+    LLM_NER_LABELS_ZH,
+    build_instructions,
+    dataset_info_entry,
+    examples_from_instructions,
+    inferred_entities,
+    to_alpaca,
+    to_sharegpt,
+    type_descriptions,
+    update_dataset_info,
+    with_inferred,
+    write_instructions,
+)
 from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
 from nerlm.score import (
     Averaged,
@@ -73,6 +98,7 @@ from nerlm.score import (
     score_arrays,
 )
 from nerlm.similarity import text_similarity
+from nerlm.synth import SynthResult, SynthSpec, load_synth_spec, synthesize
 from nerlm.tags import conlleval_compat, seqeval_compat, spans_from_tags, tags_from_spans
 
 if TYPE_CHECKING:
@@ -107,7 +133,10 @@ __all__ = [
     "CLUENER_LABELS",
     "CLUENER_LABELS_ZH",
     "KNOWN_MODELS",
+    "LLM_NER_LABELS_ZH",
+    "AlignOptions",
     "AlignStatus",
+    "AlignedColumns",
     "Averaged",
     "CompareResult",
     "ConstrainedLogitsProcessor",
@@ -127,9 +156,12 @@ __all__ = [
     "OutputFormat",
     "ParseResult",
     "ParsedEntity",
+    "Placement",
     "ReadReport",
     "ScoreResult",
     "ShapeError",
+    "SynthResult",
+    "SynthSpec",
     "TagError",
     "TokenRejectedError",
     "TokenTable",
@@ -138,14 +170,22 @@ __all__ = [
     "__version__",
     "align",
     "align_batch",
+    "align_spans",
+    "build_instructions",
     "cache_dir",
+    "char_to_token_spans",
     "compare",
     "conlleval_compat",
+    "convert_offsets",
+    "dataset_info_entry",
+    "examples_from_instructions",
     "extract",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",
     "get_format",
+    "inferred_entities",
     "load_model",
+    "load_synth_spec",
     "read_char_tags",
     "read_chinese_ner_sft",
     "read_cluener",
@@ -161,9 +201,17 @@ __all__ = [
     "score_arrays",
     "seqeval_compat",
     "spans_from_tags",
+    "synthesize",
     "tags_from_spans",
     "text_similarity",
+    "to_alpaca",
+    "to_sharegpt",
+    "token_offsets",
+    "token_to_char_spans",
+    "type_descriptions",
+    "update_dataset_info",
     "vocabulary_for",
+    "with_inferred",
     "write_char_tags",
     "write_chinese_ner_sft",
     "write_cluener",
@@ -172,6 +220,7 @@ __all__ = [
     "write_doccano",
     "write_iepile_raw",
     "write_iepile_test",
+    "write_instructions",
     "write_jsonl",
     "write_label_studio",
 ]

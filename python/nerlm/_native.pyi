@@ -25,12 +25,16 @@ __all__ = [
     "TokenizerError",
     "Vocabulary",
     "__version__",
-    "align_left_to_right",
+    "align_columns",
+    "char_to_token_spans",
     "conlleval_counts",
+    "convert_offsets",
     "encode_tag_strings",
     "entity_columns",
     "fill_next_token_bitmask_batch",
     "jieba_cut_batch",
+    "merge_window_spans",
+    "plan_windows",
     "python_round_batch",
     "score_spans",
     "score_strings",
@@ -38,6 +42,7 @@ __all__ = [
     "spans_to_tags",
     "tags_to_spans",
     "text_similarity_batch",
+    "token_to_char_spans",
 ]
 
 __version__: str
@@ -215,17 +220,78 @@ def fill_next_token_bitmask_batch(matchers: list[Matcher], bitmask: npt.NDArray[
             is not C-contiguous.
     """
 
-def align_left_to_right(
-    texts: list[str], items: list[list[tuple[str, int]]]
-) -> list[list[tuple[int, int, int]]]:
-    """Place ``(surface, group)`` items in their texts (see :mod:`nerlm.align`).
+def align_columns(
+    texts: Sequence[str],
+    surfaces: Sequence[str],
+    doc: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64] | None = None,
+    *,
+    occurrence: str = "left-to-right",
+    nfkc: bool = False,
+    width: bool = False,
+    case: bool = False,
+    whitespace: str = "keep",
+    fuzzy: float | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """Place ``surfaces[i]`` in ``texts[doc[i]]`` (see :mod:`nerlm.align`), GIL released.
 
     Returns:
-        Per document, per item, ``(start, end, status)`` with status 0 exact, 1 duplicate,
-        2 ungrounded (then ``start == end == 0``).
+        Columns ``item``, ``start``, ``end`` (int64), ``status`` (uint8: 0 exact, 1 duplicate,
+        2 ungrounded, 3 normalised, 4 fuzzy) and ``score`` (float32), in item order.
 
     Raises:
-        ShapeError: ``texts`` and ``items`` differ in length.
+        ShapeError: Columns of different lengths, a document index out of range, an unknown
+            option value.
+        TypeError: A text or surface is not a ``str``.
+    """
+
+def convert_offsets(
+    text: str, offsets: npt.NDArray[np.int64], source: str, target: str
+) -> npt.NDArray[np.int64]:
+    """Convert offsets between ``"char"``, ``"byte"`` (UTF-8) and ``"utf16"``.
+
+    Raises:
+        OffsetError: Negative, past the end, or inside a character.
+    """
+
+def char_to_token_spans(
+    offsets: npt.NDArray[np.int64], spans: npt.NDArray[np.int64], policy: str = "strict"
+) -> npt.NDArray[np.int64]:
+    """Code point spans ``[m, 2]`` -> token spans ``[m, 2]`` (``-1`` where unmappable).
+
+    Raises:
+        OffsetError: Offsets out of text order, a span with ``end < start``.
+    """
+
+def token_to_char_spans(
+    offsets: npt.NDArray[np.int64], spans: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Token spans ``[m, 2]`` -> code point spans ``[m, 2]`` (``-1`` when covering no text).
+
+    Raises:
+        OffsetError: A token span past the mapping.
+    """
+
+def plan_windows(
+    offsets: npt.NDArray[np.int64], n_chars: int, max_tokens: int, stride: int
+) -> npt.NDArray[np.int64]:
+    """Windows ``[k, 4]`` of ``(tok_start, tok_end, char_start, char_end)``.
+
+    Raises:
+        ShapeError: ``stride >= max_tokens`` or ``max_tokens == 0``.
+        OffsetError: Offsets out of text order or past ``n_chars``.
+    """
+
+def merge_window_spans(
+    windows: npt.NDArray[np.int64], spans: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Merge ``(window, label, start, end)`` rows found in overlapping windows.
+
+    Returns:
+        The kept rows sorted by ``(start, end, label)`` and the number dropped.
+
+    Raises:
+        ShapeError: Wrong shapes or a window index out of range.
     """
 
 def score_spans(

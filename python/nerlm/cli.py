@@ -18,6 +18,7 @@ from nerlm.data import (
     ReadReport,
     read_cluener,
     read_jsonl,
+    write_jsonl,
 )
 from nerlm.data.jsonl import write_json_lines
 from nerlm.data.registry import (
@@ -307,6 +308,145 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if n_ok == n_out and n_grounded == n_ent else 1
 
 
+def _instruction_label_map(name: str | None) -> dict[str, str]:
+    if name == "llm-ner":
+        from nerlm.instructions import LLM_NER_LABELS_ZH
+
+        return dict(LLM_NER_LABELS_ZH)
+    return _label_map(name)
+
+
+def _emit_instructions(
+    args: argparse.Namespace, examples: list[Example], inferred: Sequence[str] = ()
+) -> tuple[int, str]:
+    """Build instruction records for ``examples`` from the shared options and write them;
+    return the record count and a description of what was written."""
+    from nerlm import instructions as ins
+
+    label_map = _instruction_label_map(args.label_map)
+    labels = args.labels.split(",") if args.labels else None
+    options: dict[str, Any] = {"label_map": label_map}
+    if args.format == "iepile-json":
+        options["split_num"] = args.split_num
+    elif args.format == "clue-fill":
+        options["variant"] = args.variant
+        if args.variant == "described":
+            shots_format = args.examples_format or getattr(args, "from_format", "jsonl")
+            pool = _read(args.examples_from, shots_format) if args.examples_from else []
+            schema = labels or sorted({e.label for ex in examples for e in ex.entities})
+            definitions = None
+            if args.definitions:
+                definitions = json.loads(Path(args.definitions).read_text(encoding="utf-8"))
+                if not isinstance(definitions, dict):
+                    raise ValueError(f"{args.definitions}: expected a JSON object")
+            options["descriptions"] = ins.type_descriptions(
+                pool,
+                schema,
+                label_map=label_map,
+                per_type=args.examples_per_type,
+                seed=args.seed,
+                definitions=definitions,
+            )
+    elif args.format == "xml-inline":
+        extra = args.inferred.split(",") if args.inferred else []
+        options["inferred"] = [*inferred, *extra]
+    fmt = get_format(args.format, **options)
+    records = ins.build_instructions(
+        examples,
+        fmt,
+        labels,
+        negatives=args.negatives,
+        negative_ratio=args.negative_ratio,
+        order=args.order,
+        seed=args.seed,
+        drop_unknown=args.drop_unknown,
+    )
+    if args.dataset_info and args.style == "jsonl":
+        raise ValueError("--dataset-info describes alpaca or sharegpt files; pass --style")
+    n = ins.write_instructions(records, args.output, args.style, system=args.system)
+    what = f"{n} {args.format} instructions to {args.output} ({args.style})"
+    if args.dataset_info:
+        info = Path(args.dataset_info)
+        out = Path(args.output).resolve()
+        # LLaMA-Factory reads file_name relative to the directory of dataset_info.json.
+        base = info.resolve().parent
+        file_name = out.relative_to(base).as_posix() if out.is_relative_to(base) else str(out)
+        name = args.dataset_name or Path(args.output).stem
+        entry = ins.dataset_info_entry(file_name, args.style, system=args.system is not None)
+        ins.update_dataset_info(info, name, entry, overwrite=args.overwrite_dataset_info)
+        what += f"; dataset {name!r} described in {info}"
+    return n, what
+
+
+def cmd_instructions(args: argparse.Namespace) -> int:
+    examples = _read(args.input, args.from_format, split=args.split)
+    _, what = _emit_instructions(args, examples)
+    ents = sum(len(ex.entities) for ex in examples)
+    print(f"read {len(examples)} documents with {ents} entities from {args.input}; wrote {what}")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from nerlm.synth import load_synth_spec, synthesize
+
+    spec = load_synth_spec(args.spec)
+    result = synthesize(spec, args.n, seed=args.seed)
+    if args.to == "jsonl":
+        n = write_jsonl(result.examples, args.output)
+        what = f"{n} canonical examples to {args.output}"
+    else:
+        _, what = _emit_instructions(args, result.examples, inferred=spec.inferred_labels)
+    print(f"{spec.name}: {result.summary()}; wrote {what}")
+    return 0
+
+
+def _add_instruction_options(p: argparse.ArgumentParser, default_format: str) -> None:
+    """Options shared by ``instructions`` and ``synth``."""
+    p.add_argument("--format", choices=sorted(FORMATS), default=default_format)
+    p.add_argument(
+        "--style", choices=("jsonl", "alpaca", "sharegpt"), default="jsonl",
+        help="jsonl: nerlm records (id, instruction, input, output, labels, meta); alpaca or "
+        "sharegpt: one JSON list for LLaMA-Factory",
+    )  # fmt: skip
+    p.add_argument("--labels", default=None, help="schema labels, comma separated, in order")
+    p.add_argument("--label-map", default=None, help="cluener-zh, llm-ner or a JSON file")
+    p.add_argument("--split-num", type=int, default=6, help="iepile-json: labels per instruction")
+    neg = p.add_mutually_exclusive_group()
+    neg.add_argument(
+        "--negatives", type=int, default=None,
+        help="absent labels sampled into each document's schema (default: all)",
+    )  # fmt: skip
+    neg.add_argument(
+        "--negative-ratio", type=float, default=None,
+        help="keep each absent label with this probability (DeepKE)",
+    )  # fmt: skip
+    p.add_argument("--order", choices=("stable", "random"), default="stable")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--drop-unknown", action="store_true", help="leave out labels not in --labels")
+    p.add_argument("--variant", choices=("plain", "described"), default="plain", help="clue-fill")
+    p.add_argument(
+        "--examples-from", default=None,
+        help="clue-fill described: draw the examples per type from this file (e.g. train)",
+    )  # fmt: skip
+    p.add_argument(
+        "--examples-format", choices=DATA_FORMATS, default=None, help="default: like --from"
+    )
+    p.add_argument("--examples-per-type", type=int, default=2)
+    p.add_argument(
+        "--definitions", default=None,
+        help="clue-fill described: JSON object of a definition per label (default: built-in "
+        "CLUENER definitions)",
+    )  # fmt: skip
+    p.add_argument("--inferred", default=None, help="xml-inline: inferred labels, comma separated")
+    p.add_argument("--system", default=None, help="alpaca/sharegpt: system prompt")
+    p.add_argument(
+        "--dataset-info", default=None, metavar="PATH",
+        help="add the output to this LLaMA-Factory dataset_info.json (other entries are kept)",
+    )  # fmt: skip
+    p.add_argument("--dataset-name", default=None, help="its name there (default: output stem)")
+    p.add_argument("--overwrite-dataset-info", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nerlm``."""
     ap = argparse.ArgumentParser(prog="nerlm", description=__doc__)
@@ -429,6 +569,31 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--show", type=int, default=5, help="print this many documents")
     d.add_argument("--device", default=None)
     d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser(
+        "instructions",
+        help="instruction data (iepile-json, clue-fill, json-lines, xml-inline, type-pairs) "
+        "as nerlm JSONL, alpaca or sharegpt",
+    )
+    i.add_argument("input")
+    i.add_argument("output")
+    i.add_argument("--from", dest="from_format", choices=DATA_FORMATS, default="jsonl")
+    i.add_argument("--split", default=None)
+    _add_instruction_options(i, "iepile-json")
+    i.set_defaults(func=cmd_instructions)
+
+    y = sub.add_parser(
+        "synth", help="labelled examples from slot templates and gazetteers (power-grid style)"
+    )
+    y.add_argument("output")
+    y.add_argument("--spec", default=None, help="JSON specification (default: built-in sample)")
+    y.add_argument("-n", type=int, default=1000, help="number of distinct examples")
+    y.add_argument(
+        "--to", choices=("jsonl", "instructions"), default="jsonl",
+        help="canonical JSONL, or instruction data (see the instruction options)",
+    )  # fmt: skip
+    _add_instruction_options(y, "xml-inline")
+    y.set_defaults(func=cmd_synth)
     return ap
 
 

@@ -7,7 +7,8 @@
   index into ``entities`` of each entity as the file listed it, and ``meta["entity_extras"]``
   what else the file stored per entity (in file order). Writers use both to write the file's
   order back, and fall back to text order when the entities no longer match them.
-* UTF-16 offsets (doccano's and older Label Studio's JavaScript string indices) <-> code points.
+* UTF-16 offsets (doccano's and older Label Studio's JavaScript string indices) <-> code points
+  (the Rust core's :func:`nerlm.align.convert_offsets`).
 """
 
 from __future__ import annotations
@@ -195,23 +196,26 @@ def astral(text: str) -> bool:
     return any(ord(c) > 0xFFFF for c in text)
 
 
-def utf16_to_codepoint(text: str) -> dict[int, int]:
-    """Map every UTF-16 offset that falls between code points to its code point offset."""
-    out: dict[int, int] = {}
-    u = 0
-    for i, c in enumerate(text):
-        out[u] = i
-        u += 2 if ord(c) > 0xFFFF else 1
-    out[u] = len(text)
-    return out
+def from_utf16(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Code point offsets of the UTF-16 span ``[start, end)`` of ``text``
+    (:func:`nerlm.align.convert_offsets`), or None when an offset is outside the text or
+    between the halves of a surrogate pair."""
+    from nerlm.align import convert_offsets
+    from nerlm.errors import OffsetError
+
+    try:
+        s, e = convert_offsets(text, [start, end], "utf16", "char").tolist()
+    except OffsetError:
+        return None
+    return int(s), int(e)
 
 
-def codepoint_to_utf16(text: str) -> list[int]:
-    """UTF-16 offset of every code point offset ``0..len(text)``."""
-    out = [0]
-    for c in text:
-        out.append(out[-1] + (2 if ord(c) > 0xFFFF else 1))
-    return out
+def to_utf16(text: str, start: int, end: int) -> tuple[int, int]:
+    """UTF-16 offsets of the code point span ``[start, end)`` of ``text``."""
+    from nerlm.align import convert_offsets
+
+    s, e = convert_offsets(text, [start, end], "char", "utf16").tolist()
+    return int(s), int(e)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from nerlm.data._common import (
     PathLike,
     Problems,
     astral,
-    codepoint_to_utf16,
+    from_utf16,
     guess_split,
     in_file_order,
     key_order,
@@ -37,7 +37,7 @@ from nerlm.data._common import (
     other_fields,
     own,
     strict_int,
-    utf16_to_codepoint,
+    to_utf16,
     with_file_order,
     write_records,
 )
@@ -99,7 +99,7 @@ def read_doccano(
         raw = rec.get(style, []) if style else []
         if not isinstance(raw, list):
             raise DataFormatError(p, line, f"{style!r} must be a list")
-        to_cp = utf16_to_codepoint(text) if offsets == "utf16" and astral(text) else None
+        utf16 = offsets == "utf16" and astral(text)
         listed: list[Entity] = []
         extras: list[dict[str, Any]] = []
         for k, item in enumerate(raw):
@@ -120,10 +120,7 @@ def read_doccano(
                     else "[start, end, label]"
                 )
                 raise DataFormatError(p, line, f"{style} {k}: expected {shape}, got {item!r}")
-            if to_cp is not None:
-                cs, ce = to_cp.get(s, -1), to_cp.get(e, -1)
-            else:
-                cs, ce = s, e
+            cs, ce = (from_utf16(text, s, e) or (-1, -1)) if utf16 else (s, e)
             if not (0 <= cs < ce <= len(text)):
                 problems(
                     "malformed_span",
@@ -136,7 +133,7 @@ def read_doccano(
             extras.append(extra)
         meta: dict[str, Any] = {"source": "doccano", "split": name, "line": line}
         meta["style"] = style
-        if to_cp is not None:
+        if utf16:
             meta["offsets"] = offsets
         fields = other_fields(rec, ("text", *_STYLES))
         if fields:
@@ -180,10 +177,10 @@ def write_doccano(
             raise ValueError(f"style must be one of {', '.join(_STYLES)}, not {st!r}")
         if unit not in ("utf16", "codepoint"):
             raise ValueError(f"offsets must be 'utf16' or 'codepoint', not {unit!r}")
-        to16 = codepoint_to_utf16(ex.text) if unit == "utf16" and astral(ex.text) else None
+        utf16 = unit == "utf16" and astral(ex.text)
         spans: list[Any] = []
         for e, extra in in_file_order(ex, "doccano"):
-            s, t = (to16[e.start], to16[e.end]) if to16 is not None else (e.start, e.end)
+            s, t = to_utf16(ex.text, e.start, e.end) if utf16 else (e.start, e.end)
             if st == "entities":
                 item = {"id": extra["id"]} if "id" in extra else {}
                 item.update({"label": e.label, "start_offset": s, "end_offset": t})

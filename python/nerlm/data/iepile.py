@@ -97,15 +97,15 @@ def read_iepile_raw(
         items = [(e["entity"], groups.setdefault(e["entity_type"], len(groups))) for e in raw]
         listed: list[Entity] = []
         extras: list[dict[str, Any]] = []
-        for e, (s, stop, status) in zip(raw, align(text, items), strict=True):
-            if status is AlignStatus.UNGROUNDED:
+        for e, placed in zip(raw, align(text, items), strict=True):
+            if placed.status is AlignStatus.UNGROUNDED:
                 problems(
                     "ungrounded",
                     line,
                     f"entity {e['entity']!r} ({e['entity_type']}) is not in the text",
                 )
                 continue
-            listed.append(Entity(s, stop, e["entity_type"], e["entity"]))
+            listed.append(Entity(placed.start, placed.end, e["entity_type"], e["entity"]))
             extras.append(other_fields(e, ("entity", "entity_type")))
         meta: dict[str, Any] = {"source": "iepile", "split": name, "line": line}
         fields = other_fields(rec, ("text", "entity"))

@@ -31,13 +31,13 @@ from nerlm.data._common import (
     PathLike,
     Problems,
     astral,
-    codepoint_to_utf16,
+    from_utf16,
     guess_split,
     in_file_order,
     iter_json_array,
     own,
     strict_int,
-    utf16_to_codepoint,
+    to_utf16,
     with_file_order,
     write_text_atomic,
 )
@@ -193,8 +193,7 @@ def _locate(
     units = ["codepoint", "utf16"] if offsets == "auto" else [offsets]
     for unit in units:
         if unit == "utf16" and astral(text):
-            to_cp = utf16_to_codepoint(text)
-            s, e = to_cp.get(start, -1), to_cp.get(end, -1)
+            s, e = from_utf16(text, start, end) or (-1, -1)
         else:
             s, e = start, end
         if 0 <= s < e <= len(text) and (surface is None or text[s:e] == surface):
@@ -231,10 +230,10 @@ def write_label_studio(
     tasks = []
     for n, ex in enumerate(examples):
         unit = offsets or own(ex, "label-studio", "offsets") or "codepoint"
-        to16 = codepoint_to_utf16(ex.text) if unit == "utf16" and astral(ex.text) else None
+        utf16 = unit == "utf16" and astral(ex.text)
         regions: list[dict[str, Any]] = []
         for k, (e, extra) in enumerate(in_file_order(ex, "label-studio")):
-            s, t = (to16[e.start], to16[e.end]) if to16 is not None else (e.start, e.end)
+            s, t = to_utf16(ex.text, e.start, e.end) if utf16 else (e.start, e.end)
             region = extra.get("region")
             if (
                 regions

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nerlm.align import AlignStatus, align
+from nerlm.align import AlignOptions, AlignStatus, align
 from nerlm.data.model import Example
 
 
@@ -52,19 +52,30 @@ class ParseResult:
         return self.error is None
 
 
-def place(text: str, items: Sequence[tuple[str, int]], labels: Sequence[str]) -> list[ParsedEntity]:
+def place(
+    text: str,
+    items: Sequence[tuple[str, int]],
+    labels: Sequence[str],
+    options: AlignOptions | None = None,
+) -> list[ParsedEntity]:
     """Place ``(surface, group)`` items in ``text`` (:func:`nerlm.align.align`) as entities
-    with ``labels[i]``; ungrounded ones get ``start == end == -1``."""
-    placed = align(text, items)
+    with ``labels[i]``; ungrounded ones get ``start == end == -1``.
+
+    Raises:
+        ValueError: ``options.occurrence == "all"`` (one entity per item here).
+    """
+    if options is not None and options.occurrence == "all":
+        raise ValueError("occurrence 'all' places one item on many spans; use align_spans")
+    placed = align(text, items, options)
     return [
         ParsedEntity(
             label,
             surface,
-            s if st is not AlignStatus.UNGROUNDED else -1,
-            e if st is not AlignStatus.UNGROUNDED else -1,
-            st,
+            p.start if p.status is not AlignStatus.UNGROUNDED else -1,
+            p.end if p.status is not AlignStatus.UNGROUNDED else -1,
+            p.status,
         )
-        for (surface, _), label, (s, e, st) in zip(items, labels, placed, strict=True)
+        for (surface, _), label, p in zip(items, labels, placed, strict=True)
     ]
 
 

@@ -130,12 +130,14 @@ def read_iepile(
     Each line holds ``instruction`` (the JSON string with ``schema`` and ``input``) and either
     ``output`` (the target text, as in ``train.json``) or ``label`` (a JSON list of
     ``{"entity", "entity_type"}``, as in ``test.json``). Consecutive lines with the same input
-    (and the same ``id`` when present) are the ``split_num`` chunks of one document and are
-    merged, until a line repeats a label of the document: that line starts another document
-    with the same text (a text that occurs twice). Entity strings are placed in the input left
-    to right, per label. Ids are the records' ``id`` (DeepKE uses ``sha256(text)``, the same
-    for repeated texts), made unique with ``-1``, ``-2``, ... (the file's id is then kept in
-    ``meta["iepile_id"]``), or ``iepile-{split}-{index}`` without ``id``.
+    and the same document id are the ``split_num`` chunks of one document and are merged, until
+    a line repeats a label of the document: that line starts another document with the same
+    text (a text that occurs twice). The document id is ``meta.doc_id`` when present (records
+    of :func:`nerlm.build_instructions`, whose ``id`` is unique per chunk), else ``id`` when
+    present (DeepKE uses ``sha256(text)``, the same for repeated texts); ids are made unique
+    with ``-1``, ``-2``, ... (the file's is then kept in ``meta["iepile_id"]``); without
+    either, ``iepile-{split}-{index}``. Entity strings are placed in the input left to right,
+    per label.
 
     ``meta`` holds ``source`` (the records' ``source``, else ``"iepile"``), ``split``
     (``split``, else guessed from the file name), ``line`` (the first line of the document),
@@ -184,9 +186,12 @@ def read_iepile(
         bad = [e.text for e in placed if e.status is AlignStatus.UNGROUNDED]
         if bad:
             raise DataFormatError(p, line, f"entities not found in the input: {bad}")
-        this = (rec.get("id"), text)
+        rec_meta = rec.get("meta")
+        doc = rec_meta.get("doc_id") if isinstance(rec_meta, dict) else None
+        doc = rec.get("id") if doc is None else doc
+        this = (doc, text)
         if this != key or labels_seen & set(labels):
-            base = str(rec["id"]) if rec.get("id") is not None else f"iepile-{name}-{len(out)}"
+            base = str(doc) if doc is not None and doc != "" else f"iepile-{name}-{len(out)}"
             doc_id, n = base, 0
             while doc_id in used:
                 n += 1

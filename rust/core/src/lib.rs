@@ -2,7 +2,9 @@
 //!
 //! The exact and fast parts of nerlm, in pure Rust (no Python):
 //!
-//! * [`align`]: entity strings written by a model -> character spans in the input;
+//! * [`align`]: entity strings written by a model -> character spans in the input (exact,
+//!   normalised, fuzzy; four occurrence policies); [`text`]: offset units and normalisation
+//!   with a map back; [`tokens`]: code point <-> token spans and windows of long documents;
 //! * [`vocab`], [`ground`], [`grammar`], [`tables`]: grammar-constrained decoding tables over a
 //!   tokenizer's exact token bytes, with entity strings grounded in the input text;
 //! * [`score`]: strict span scoring;
@@ -47,6 +49,7 @@ pub mod similarity;
 pub mod tables;
 pub mod tags;
 pub mod text;
+pub mod tokens;
 pub mod vocab;
 
 pub use error::{Error, Result};

@@ -7,11 +7,11 @@ use numpy::{PyReadwriteArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use nerlm_core::align::align_batch;
 use nerlm_core::grammar::{Grammar, GrammarOptions, TypePairsSpec};
 use nerlm_core::tables::{self, bitmask_words};
 use nerlm_core::vocab::{Vocab, VocabKind};
 
+mod align;
 mod errors;
 mod score;
 mod similarity;
@@ -317,42 +317,6 @@ fn fill_next_token_bitmask_batch(
     .map_err(to_py)
 }
 
-#[pyfunction]
-fn align_left_to_right(
-    py: Python<'_>,
-    texts: Vec<String>,
-    items: Vec<Vec<(String, u32)>>,
-) -> PyResult<Vec<Vec<(u32, u32, u8)>>> {
-    if texts.len() != items.len() {
-        return Err(to_py(nerlm_core::Error::Shape(format!(
-            "{} texts but {} item lists",
-            texts.len(),
-            items.len()
-        ))));
-    }
-    let out = py.detach(|| {
-        let docs: Vec<(&str, Vec<(&str, u32)>)> = texts
-            .iter()
-            .zip(&items)
-            .map(|(t, it)| {
-                (
-                    t.as_str(),
-                    it.iter().map(|(s, g)| (s.as_str(), *g)).collect(),
-                )
-            })
-            .collect();
-        align_batch(&docs)
-    });
-    Ok(out
-        .into_iter()
-        .map(|d| {
-            d.into_iter()
-                .map(|a| (a.start, a.end, a.status as u8))
-                .collect()
-        })
-        .collect())
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -360,7 +324,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<TokenTable>()?;
     m.add_class::<Matcher>()?;
     m.add_function(wrap_pyfunction!(fill_next_token_bitmask_batch, m)?)?;
-    m.add_function(wrap_pyfunction!(align_left_to_right, m)?)?;
+    align::register(m)?;
     score::register(m)?;
     errors::register(m)?;
     similarity::register(m)?;
