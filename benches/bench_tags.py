@@ -56,20 +56,8 @@ Spans = list[list[tuple[str, int, int]]]
 
 
 def read_tags(path: Path) -> Tags:
-    """Tags of a ``char tag`` file (last field), blank lines between sentences."""
-    sents: Tags = []
-    cur: list[str] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for line in f:
-            fields = line.split()
-            if fields:
-                cur.append(fields[-1])
-            elif cur:
-                sents.append(cur)
-                cur = []
-    if cur:
-        sents.append(cur)
-    return sents
+    """Tags of a ``char tag`` file as written (nerlm.data.read_tagged)."""
+    return [s.tags for s in nerlm.read_tagged(path)]
 
 
 def noisy(spans: Spans, lengths: list[int], rng: random.Random) -> Spans:

@@ -19,8 +19,9 @@ def test_cluener_dev_reads_with_inclusive_ends() -> None:
     assert sum(len(d.entities) for d in dev) == 3072
     first = dev[0]
     assert first.id == "cluener-dev-0"
-    assert first.meta == {"source": "cluener", "split": "dev", "line": 1}
-    # {"address": {"台湾": [[15, 16]]}, "name": {"彭小军": [[0, 2]]}}: inclusive ends
+    # {"address": {"台湾": [[15, 16]]}, "name": {"彭小军": [[0, 2]]}}: inclusive ends; the
+    # file lists the address first ("order" keeps that for write_cluener)
+    assert first.meta == {"source": "cluener", "split": "dev", "line": 1, "order": [1, 0]}
     assert first.entities == [Entity(0, 3, "name", "彭小军"), Entity(15, 17, "address", "台湾")]
     for d in dev:
         assert d.check() is None

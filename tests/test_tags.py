@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nerlm import _native
+from nerlm.data import read_tagged
 from nerlm.tags import (
     conlleval_compat,
     seqeval_compat,
@@ -48,26 +49,12 @@ SCHEME_CLASSES = {
 
 
 # ---------------------------------------------------------------------------------------------
-# a tiny reader for the character-tagged files (one "char<sep>tag" line per character)
+# the character-tagged files, tags as written (nerlm.data.read_tagged: no decoding)
 
 
 def read_tags(path: Path) -> Tags:
-    """Tag sequences of a file with one ``char tag`` line per character, blank lines between
-    sentences (tab or space separated, CRLF tolerated); the tag is the last field."""
-    sents: Tags = []
-    cur: list[str] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for line in f:
-            fields = line.split()
-            if not fields:
-                if cur:
-                    sents.append(cur)
-                    cur = []
-                continue
-            cur.append(fields[-1])
-    if cur:
-        sents.append(cur)
-    return sents
+    """Tag sequences of a file with one ``char tag`` line per character, as written."""
+    return [s.tags for s in read_tagged(path)]
 
 
 FILES = {

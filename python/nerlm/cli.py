@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -17,26 +18,57 @@ from nerlm.data import (
     ReadReport,
     read_cluener,
     read_jsonl,
-    write_cluener,
     write_jsonl,
 )
 from nerlm.data.jsonl import write_json_lines
+from nerlm.data.registry import (
+    READERS,
+    WRITERS,
+    read_corpus,
+    reader_options,
+    write_corpus,
+    writer_options,
+)
 from nerlm.errors import DataFormatError, NerlmError
 from nerlm.formats import FORMATS, IepileJson, get_format
 from nerlm.formats.iepile_json import read_iepile
 from nerlm.score import compare, score
 
-DATA_FORMATS = ("cluener", "jsonl")
+DATA_FORMATS = tuple(READERS)  # readable corpus formats (nerlm.data.registry)
+PRED_FORMATS = ("cluener", "jsonl")
 
 
 def _read(
-    path: str, fmt: str, *, split: str | None = None, label_map: str | None = None
+    path: str,
+    fmt: str,
+    *,
+    split: str | None = None,
+    label_map: str | None = None,
+    report: ReadReport | None = None,
+    options: dict[str, Any] | None = None,
 ) -> list[Example]:
-    if fmt == "cluener":
-        return read_cluener(path, split=split)
     if fmt == "iepile-json":
-        return read_iepile(path, IepileJson(label_map=_label_map(label_map)))
-    return read_jsonl(path)
+        return read_iepile(path, IepileJson(label_map=_label_map(label_map)), split=split)
+    opts = dict(options or {})
+    if split is not None and "split" in reader_options(fmt):
+        opts.setdefault("split", split)
+    if label_map is not None and "label_map" in reader_options(fmt):
+        opts.setdefault("label_map", _label_map(label_map))
+    return read_corpus(path, fmt, report=report, **opts)
+
+
+def _key_values(pairs: Sequence[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` options; values are JSON when they parse (``1``, ``true``), else strings."""
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise NerlmError(f"expected KEY=VALUE, got {pair!r}")
+        try:
+            out[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.replace("-", "_")] = value
+    return out
 
 
 def _label_map(name: str | None) -> dict[str, str]:
@@ -134,36 +166,61 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    examples = _read(args.input, args.from_format, split=args.split, label_map=args.label_map)
-    if args.to_format == "jsonl":
-        n = write_jsonl(examples, args.output)
-    elif args.to_format == "cluener":
-        n = write_cluener(examples, args.output)
+    report = ReadReport()
+    read_opts = _key_values(args.read_option)
+    if args.lenient:
+        read_opts["lenient"] = True
+    examples = _read(
+        args.input, args.from_format, split=args.split, label_map=args.label_map,
+        report=report, options=read_opts,
+    )  # fmt: skip
+    if args.to_format == "iepile-json":
+        n = _write_instructions(args, examples)
     else:
-        fmt = IepileJson(split_num=args.split_num, label_map=_label_map(args.label_map))
-        labels = (
-            args.labels.split(",")
-            if args.labels
-            else sorted({e.label for ex in examples for e in ex.entities})
-        )
-        records = (
-            {
-                "id": ex.id,
-                "task": "NER",
-                "source": ex.meta.get("source", ""),
-                "instruction": fmt.render_prompt(ex, chunk),
-                "output": fmt.render_target(ex, chunk),
-            }
-            for ex in examples
-            for chunk in fmt.chunks(labels)
-        )
-        n = write_json_lines(records, args.output)
-    ents = sum(len(ex.entities) for ex in examples)
+        write_opts = _key_values(args.write_option)
+        shared = {
+            "labels": args.labels.split(",") if args.labels else None,
+            "split_num": args.split_num if args.split_num != 6 else None,
+            "label_map": _label_map(args.label_map) if args.label_map else None,
+        }
+        for key, value in shared.items():
+            if value is not None and key in writer_options(args.to_format):
+                write_opts.setdefault(key, value)
+        n = write_corpus(examples, args.output, args.to_format, **write_opts)
+    per_label = Counter(e.label for ex in examples for e in ex.entities)
     print(
-        f"read {len(examples)} documents with {ents} entities from {args.input} "
+        f"read {len(examples)} documents with {per_label.total()} entities from {args.input} "
         f"({args.from_format}); wrote {n} records to {args.output} ({args.to_format})"
     )
+    if per_label:
+        print("entities per label: " + ", ".join(f"{k} {v}" for k, v in sorted(per_label.items())))
+    if report.counts:
+        counted = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+        print(f"skipped or counted (lenient): {counted}; first at:")
+        for where in report.first:
+            print(f"  {where}")
     return 0
+
+
+def _write_instructions(args: argparse.Namespace, examples: list[Example]) -> int:
+    fmt = IepileJson(split_num=args.split_num, label_map=_label_map(args.label_map))
+    labels = (
+        args.labels.split(",")
+        if args.labels
+        else sorted({e.label for ex in examples for e in ex.entities})
+    )
+    records = (
+        {
+            "id": ex.id,
+            "task": "NER",
+            "source": ex.meta.get("source", ""),
+            "instruction": fmt.render_prompt(ex, chunk),
+            "output": fmt.render_target(ex, chunk),
+        }
+        for ex in examples
+        for chunk in fmt.chunks(labels)
+    )
+    return write_json_lines(records, args.output)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -402,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gold", required=True)
     s.add_argument("--pred", required=True)
     s.add_argument("--gold-format", choices=DATA_FORMATS, default="jsonl")
-    s.add_argument("--pred-format", choices=DATA_FORMATS, default="jsonl")
+    s.add_argument("--pred-format", choices=PRED_FORMATS, default="jsonl")
     s.add_argument("--split", default=None, help="split name recorded in the result")
     s.add_argument("--labels", default=None, help="label set, comma separated (default: gold's)")
     s.add_argument("--level", choices=("span", "string"), default="span")
@@ -445,17 +502,43 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_similarity)
 
-    c = sub.add_parser("convert", help="convert between data and instruction formats")
+    c = sub.add_parser(
+        "convert",
+        help="convert between corpus formats (and to IEPile instructions)",
+        description="Read a corpus in one format and write it in another; prints the counts "
+        "of documents, entities per label and what --lenient skipped. Formats: "
+        + ", ".join(READERS)
+        + " (read); "
+        + ", ".join(WRITERS)
+        + ", iepile-json (IEPile instructions) (write). iepile-json also reads instruction "
+        "files, with --label-map.",
+    )
     c.add_argument("input")
     c.add_argument("output")
     c.add_argument(
-        "--from", dest="from_format", choices=(*DATA_FORMATS, "iepile-json"), required=True
-    )
-    c.add_argument("--to", dest="to_format", choices=(*DATA_FORMATS, "iepile-json"), required=True)
+        "--from", dest="from_format", choices=(*READERS, "iepile-json"), required=True,
+        metavar="FORMAT", help="the input's format (listed above)",
+    )  # fmt: skip
+    c.add_argument(
+        "--to", dest="to_format", choices=(*WRITERS, "iepile-json"), required=True,
+        metavar="FORMAT", help="the output's format (listed above)",
+    )  # fmt: skip
     c.add_argument("--split", default=None)
     c.add_argument("--labels", default=None, help="schema labels, comma separated, in order")
     c.add_argument("--split-num", type=int, default=6)
     c.add_argument("--label-map", default=None, help="cluener-zh or a JSON file")
+    c.add_argument(
+        "--lenient", action="store_true",
+        help="skip (and count) what the reader cannot read instead of failing",
+    )  # fmt: skip
+    c.add_argument(
+        "--read-option", "-r", action="append", metavar="KEY=VALUE",
+        help="a reader option, e.g. scheme=IOB1, end=inclusive, annotation=last (repeatable)",
+    )  # fmt: skip
+    c.add_argument(
+        "--write-option", "-w", action="append", metavar="KEY=VALUE",
+        help="a writer option, e.g. scheme=BMES, newline=crlf, style=entities (repeatable)",
+    )  # fmt: skip
     c.set_defaults(func=cmd_convert)
 
     e = sub.add_parser("extract", help="constrained extraction with a causal LM")

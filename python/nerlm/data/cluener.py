@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nerlm.data.jsonl import PathLike, iter_json_lines, write_json_lines
+from nerlm.data._common import in_file_order, mark_final_newline, with_file_order, write_records
+from nerlm.data.jsonl import PathLike, iter_json_lines
 from nerlm.data.model import Entity, Example
 from nerlm.data.report import ReadReport
 from nerlm.errors import DataFormatError
@@ -65,6 +66,11 @@ def read_cluener(
         report: When given, problems are counted in it instead of raised (lenient mode for
             prediction files); see :class:`ReadReport`.
 
+    Returns:
+        One example per line, entities sorted; ``meta`` holds ``source``, ``split``,
+        ``line`` and, when the file lists the spans in another order than text order,
+        ``order`` (the file's order, for :func:`write_cluener`).
+
     Raises:
         DataFormatError: Malformed line, span whose surface does not match the text, span
             outside the text, unknown label, or a line count different from ``texts``
@@ -100,7 +106,7 @@ def read_cluener(
         label_obj: Any = obj.get("label", {}) or {}
         if not isinstance(label_obj, dict):
             raise DataFormatError(p, line, "'label' must be an object")
-        ents: list[Entity] = []
+        listed: list[Entity] = []
         for label, mentions in label_obj.items():
             if allowed is not None and label not in allowed:
                 problem("unknown_label", f"unknown label {label!r} (allowed: {sorted(allowed)})")
@@ -134,20 +140,29 @@ def read_cluener(
                             f"{label!r}: span [{span[0]}, {span[1]}] (inclusive) is "
                             f"{text[start:end]!r}, not {surface!r}",
                         )
-                    ents.append(Entity(start, end, label, surface))
+                    listed.append(Entity(start, end, label, surface))
         ex_id = ids[idx] if ids is not None else f"cluener-{name}-{idx}"
-        meta = {"source": "cluener", "split": name, "line": line}
-        out.append(Example(ex_id, text, sorted(ents), meta))
+        meta: dict[str, Any] = {"source": "cluener", "split": name, "line": line}
+        ents = with_file_order(listed, None, meta, merge=False)
+        out.append(Example(ex_id, text, ents, meta))
+    mark_final_newline(p, out)
     return out
 
 
 def _cluener_record(ex: Example) -> dict[str, Any]:
     label: dict[str, dict[str, list[list[int]]]] = {}
-    for e in ex.entities:
+    for e, _ in in_file_order(ex, "cluener"):
         label.setdefault(e.label, {}).setdefault(e.text, []).append([e.start, e.end - 1])
     return {"text": ex.text, "label": label}
 
 
 def write_cluener(examples: Iterable[Example], path: PathLike) -> int:
-    """Write CLUENER JSONL (inclusive span ends) atomically; return the record count."""
-    return write_json_lines((_cluener_record(ex) for ex in examples), path)
+    """Write CLUENER JSONL (inclusive span ends) atomically; return the record count.
+
+    Labels, surfaces and spans are written in the order of the file the examples were read
+    from (``meta["order"]``, kept by :func:`read_cluener` when the file's order is not text
+    order), else in text order, as ``json.dumps(..., ensure_ascii=False)`` writes them: a
+    file written that way (``dev.json``) comes back byte for byte, others (``train.json``
+    has lines with ``],[``) equal as JSON values.
+    """
+    return write_records(examples, _cluener_record, path)

@@ -122,58 +122,95 @@ class IepileJson(LabelMapped):
         return ParseResult(ents, None, unknown, missing)
 
 
-def read_iepile(path: str | os.PathLike[str], fmt: IepileJson | None = None) -> list[Example]:
+def read_iepile(
+    path: str | os.PathLike[str], fmt: IepileJson | None = None, *, split: str | None = None
+) -> list[Example]:
     """Read IEPile / InstructKGC NER instruction data back into canonical examples.
 
     Each line holds ``instruction`` (the JSON string with ``schema`` and ``input``) and either
     ``output`` (the target text, as in ``train.json``) or ``label`` (a JSON list of
     ``{"entity", "entity_type"}``, as in ``test.json``). Consecutive lines with the same input
-    and the same document id are the ``split_num`` chunks of one document and are merged; the
-    document id is ``meta.doc_id`` when present (records of :func:`nerlm.build_instructions`,
-    whose ``id`` is unique per chunk), else ``id`` when present. Entity strings are placed in
-    the input left to right, per label.
+    and the same document id are the ``split_num`` chunks of one document and are merged, until
+    a line repeats a label of the document: that line starts another document with the same
+    text (a text that occurs twice). The document id is ``meta.doc_id`` when present (records
+    of :func:`nerlm.build_instructions`, whose ``id`` is unique per chunk), else ``id`` when
+    present (DeepKE uses ``sha256(text)``, the same for repeated texts); ids are made unique
+    with ``-1``, ``-2``, ... (the file's is then kept in ``meta["iepile_id"]``); without
+    either, ``iepile-{split}-{index}``. Entity strings are placed in the input left to right,
+    per label.
+
+    ``meta`` holds ``source`` (the records' ``source``, else ``"iepile"``), ``split``
+    (``split``, else guessed from the file name), ``line`` (the first line of the document),
+    ``schemas`` (the schema of each line, as written), ``order`` (the file's entity order,
+    when not text order) and ``language`` (``"en"`` for the English instruction), which
+    :func:`nerlm.data.write_iepile_test` uses to write ``test.json`` lines back unchanged.
 
     Raises:
         DataFormatError: A malformed line, an unparsable target, or an entity string that is
             not in its input (with file and line).
     """
+    from nerlm.data._common import guess_split, mark_final_newline, with_file_order
     from nerlm.data.jsonl import iter_json_lines
 
     fmt = fmt or IepileJson()
     p = str(path)
+    name = guess_split(p, split)
     out: list[Example] = []
+    listed: list[list[Entity]] = []
     key: tuple[Any, str] | None = None
+    labels_seen: set[str] = set()
+    used: set[str] = set()
     for line, rec in iter_json_lines(p):
         try:
             instr = json.loads(rec["instruction"])
             text, schema = instr["input"], instr["schema"]
+            if not isinstance(text, str) or not all(isinstance(x, str) for x in schema):
+                raise TypeError("input must be a string and schema a list of strings")
+            labels = [fmt.corpus_label(x) for x in schema]
             if "output" in rec:
-                target = rec["output"]
+                parsed = fmt.parse(rec["output"], text, labels)
+                if parsed.error:
+                    raise DataFormatError(p, line, f"target does not parse: {parsed.error}")
+                placed = parsed.entities
             else:
                 pairs = json.loads(rec["label"])
-                grouped: dict[str, list[str]] = {name: [] for name in schema}
-                for pair in pairs:
-                    grouped.setdefault(pair["entity_type"], []).append(pair["entity"])
-                target = json.dumps(grouped, ensure_ascii=False)
+                groups: dict[str, int] = {}
+                items = [(q["entity"], groups.setdefault(q["entity_type"], len(groups)))
+                         for q in pairs]  # fmt: skip
+                if not all(isinstance(v, str) for v, _ in items):
+                    raise TypeError("entity strings must be strings")
+                owners = [fmt.corpus_label(q["entity_type"]) for q in pairs]
+                placed = place(text, items, owners)
         except (KeyError, TypeError, json.JSONDecodeError) as e:
             raise DataFormatError(p, line, f"not an IEPile NER record: {e!r}") from None
-        labels = [fmt.corpus_label(name) for name in schema]
-        parsed = fmt.parse(target, text, labels)
-        if parsed.error:
-            raise DataFormatError(p, line, f"target does not parse: {parsed.error}")
-        bad = [e.text for e in parsed.entities if e.status is AlignStatus.UNGROUNDED]
+        bad = [e.text for e in placed if e.status is AlignStatus.UNGROUNDED]
         if bad:
             raise DataFormatError(p, line, f"entities not found in the input: {bad}")
-        meta = rec.get("meta")
-        doc = meta.get("doc_id") if isinstance(meta, dict) else None
+        rec_meta = rec.get("meta")
+        doc = rec_meta.get("doc_id") if isinstance(rec_meta, dict) else None
         doc = rec.get("id") if doc is None else doc
         this = (doc, text)
-        if this != key:
-            doc_id = str(doc or f"iepile-{len(out)}")
-            meta = {"source": rec.get("source", "iepile"), "line": line}
+        if this != key or labels_seen & set(labels):
+            base = str(doc) if doc is not None and doc != "" else f"iepile-{name}-{len(out)}"
+            doc_id, n = base, 0
+            while doc_id in used:
+                n += 1
+                doc_id = f"{base}-{n}"
+            used.add(doc_id)
+            meta: dict[str, Any] = {"source": rec.get("source", "iepile"), "split": name}
+            meta["line"] = line
+            if doc_id != base:
+                meta["iepile_id"] = base
+            if instr.get("instruction") == INSTRUCTION_EN:
+                meta["language"] = "en"
+            meta["schemas"] = []
             out.append(Example(doc_id, text, [], meta))
-            key = this
-        ents = {*out[-1].entities, *(Entity(e.start, e.end, e.label, e.text)
-                                      for e in parsed.entities)}  # fmt: skip
-        out[-1].entities = sorted(ents)
+            listed.append([])
+            key, labels_seen = this, set()
+        labels_seen.update(labels)
+        out[-1].meta["schemas"].append(list(schema))
+        listed[-1].extend(Entity(e.start, e.end, e.label, e.text) for e in placed)
+    for ex, ents in zip(out, listed, strict=True):
+        ex.entities = with_file_order(ents, None, ex.meta)
+    mark_final_newline(p, out)
     return out
