@@ -236,8 +236,9 @@ def align_columns(
     """Place ``surfaces[i]`` in ``texts[doc[i]]`` (see :mod:`nerlm.align`), GIL released.
 
     Returns:
-        Columns ``item``, ``start``, ``end`` (int64), ``status`` (uint8: 0 exact, 1 duplicate,
-        2 ungrounded, 3 normalised, 4 fuzzy) and ``score`` (float32), in item order.
+        Columns ``start``, ``end`` (int64), ``status`` (uint8: 0 exact, 1 duplicate,
+        2 ungrounded, 3 normalised, 4 fuzzy) and ``score`` (float32), in item order, and
+        ``item`` (int64, the item of each row) when the rows are not one per item in order.
 
     Raises:
         ShapeError: Columns of different lengths, a document index out of range, an unknown

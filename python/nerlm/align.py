@@ -170,7 +170,8 @@ def align_spans(
         texts, surfaces, d, g, occurrence=o.occurrence, nfkc=o.nfkc, width=o.width,
         case=o.case, whitespace=o.whitespace, fuzzy=o.fuzzy,
     )  # fmt: skip
-    return AlignedColumns(r["item"], r["start"], r["end"], r["status"], r["score"])
+    item = r["item"] if "item" in r else np.arange(len(r["start"]), dtype=np.int64)
+    return AlignedColumns(item, r["start"], r["end"], r["status"], r["score"])
 
 
 def align_batch(

@@ -47,7 +47,10 @@ fn bench(c: &mut Criterion) {
         });
     }
     // Lenient: every surface perturbed (upper-cased Latin, spaces) so the later stages run.
-    let noisy: Vec<String> = surfaces.iter().map(|x| format!("{} ", x.to_uppercase())).collect();
+    let noisy: Vec<String> = surfaces
+        .iter()
+        .map(|x| format!("{} ", x.to_uppercase()))
+        .collect();
     let n: Vec<&str> = noisy.iter().map(String::as_str).collect();
     let lenient = AlignOptions {
         normalization: Normalization {

@@ -164,6 +164,44 @@ fn count_chars(b: &[u8]) -> u32 {
     b.len() as u32 - cont
 }
 
+/// First occurrence of `needle` (non-empty, last byte `last`) in `hay` starting at or after
+/// `pos`: candidate ends are the bytes equal to `last`, found eight at a time (SWAR zero-byte
+/// test; its rare false positives are rejected by the full comparison).
+#[inline]
+fn find_short(hay: &[u8], needle: &[u8], pos: usize, last: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let n = needle.len();
+    let pattern = LO.wrapping_mul(u64::from(last));
+    // A byte loop: needles are short, and a `memcmp` call costs more than the comparison.
+    let check = |end: usize| -> bool {
+        let cand = &hay[end - n..end];
+        (0..n).all(|j| cand[j] == needle[j])
+    };
+    // Candidate last-byte positions run from pos + n - 1 to hay.len() - 1.
+    let mut i = pos + n - 1;
+    while i + 8 <= hay.len() {
+        let w = u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"));
+        let x = w ^ pattern;
+        let mut hits = x.wrapping_sub(LO) & !x & HI;
+        while hits != 0 {
+            let k = (hits.trailing_zeros() / 8) as usize;
+            if check(i + k + 1) {
+                return Some(i + k + 1 - n);
+            }
+            hits &= hits - 1;
+        }
+        i += 8;
+    }
+    while i < hay.len() {
+        if hay[i] == last && check(i + 1) {
+            return Some(i + 1 - n);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Byte occurrences of `needle` in `hay`, overlapping ones included, in increasing order.
 ///
 /// Short haystacks (most sentences) are scanned for the needle's last byte with `memchr`
@@ -181,22 +219,7 @@ fn occurrences<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usiz
         }
         let at = match &finder {
             Some(f) => pos + f.find(&hay[pos..])?,
-            None => {
-                let first = needle[0];
-                let mut end = pos + n;
-                loop {
-                    if end > hay.len() {
-                        return None;
-                    }
-                    if hay[end - 1] == last
-                        && hay[end - n] == first
-                        && hay[end - n..end].iter().zip(needle).all(|(a, b)| a == b)
-                    {
-                        break end - n;
-                    }
-                    end += 1;
-                }
-            }
+            None => find_short(hay, needle, pos, last)?,
         };
         // Next candidate: the next character boundary after `at`.
         pos = at + 1;
@@ -634,18 +657,18 @@ pub fn align_columns(
         .into_par_iter()
         .with_min_len(256)
         .fold(
-            || (Vec::new(), None::<DocAligner<'_>>),
-            |(mut out, mut aligner), d| {
+            // Boxed: the accumulator moves at every document.
+            || (Vec::new(), Box::new(DocAligner::new("", opts))),
+            |(mut out, mut a), d| {
                 if starts[d] == starts[d + 1] {
-                    return (out, aligner);
+                    return (out, a);
                 }
-                let a = aligner.get_or_insert_with(|| DocAligner::new(texts[d], opts));
                 a.reset(texts[d]);
                 for k in starts[d]..starts[d + 1] {
                     let i = item_at(k);
                     a.place(i as u32, surfaces[i], group.map_or(0, |g| g[i]), &mut out);
                 }
-                (out, aligner)
+                (out, a)
             },
         )
         .map(|(out, _)| out)

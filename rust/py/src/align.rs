@@ -139,42 +139,34 @@ fn align_columns<'py>(
     let r = py
         .detach(|| core_align_columns(&t, &s, &d, g.as_deref(), &opts))
         .map_err(to_py)?;
+    // One pass into the five columns; `item` only when it is not 0..n (policy "all").
+    let n = r.len();
+    let with_item = n != s.len() || r.iter().enumerate().any(|(i, a)| a.item as usize != i);
+    let (mut item, mut start, mut end, mut status, mut score) = (
+        Vec::with_capacity(if with_item { n } else { 0 }),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for a in &r {
+        if with_item {
+            item.push(i64::from(a.item));
+        }
+        start.push(i64::from(a.start));
+        end.push(i64::from(a.end));
+        status.push(a.status as u8);
+        score.push(a.score);
+    }
+    drop(r);
     let out = PyDict::new(py);
-    out.set_item(
-        "item",
-        r.iter()
-            .map(|a| i64::from(a.item))
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    out.set_item(
-        "start",
-        r.iter()
-            .map(|a| i64::from(a.start))
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    out.set_item(
-        "end",
-        r.iter()
-            .map(|a| i64::from(a.end))
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    out.set_item(
-        "status",
-        r.iter()
-            .map(|a| a.status as u8)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    out.set_item(
-        "score",
-        r.iter()
-            .map(|a| a.score)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
+    if with_item {
+        out.set_item("item", item.into_pyarray(py))?;
+    }
+    out.set_item("start", start.into_pyarray(py))?;
+    out.set_item("end", end.into_pyarray(py))?;
+    out.set_item("status", status.into_pyarray(py))?;
+    out.set_item("score", score.into_pyarray(py))?;
     Ok(out)
 }
 
