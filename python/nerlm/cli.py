@@ -224,11 +224,18 @@ def _write_instructions(args: argparse.Namespace, examples: list[Example]) -> in
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from nerlm.generate import extract, write_extractions
     from nerlm.models import load_model
+    from nerlm.run import extract_to_file
 
     examples = read_jsonl(args.input)
     shots = read_jsonl(args.shots) if args.shots else []
+    shard = None
+    if args.shard:
+        try:
+            i, n = (int(x) for x in args.shard.split("/"))
+        except ValueError:
+            raise NerlmError(f"--shard must look like 0/4, not {args.shard!r}") from None
+        shard = (i, n)
     model, tok = load_model(args.model, device=args.device)
     options: dict[str, object] = {"label_map": _label_map(args.label_map)}
     if args.format == "iepile-json":
@@ -236,12 +243,18 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.format == "xml-inline" and args.inferred:
         options["inferred"] = args.inferred.split(",")
     fmt = get_format(args.format, **options)
-    t0 = time.perf_counter()
-    results = extract(
+    s = extract_to_file(
         model,
         tok,
         examples,
         args.labels.split(","),
+        args.output,
+        resume=not args.overwrite,
+        shard=shard,
+        max_input_tokens=args.max_input_tokens,
+        stride=args.stride,
+        on_overflow=args.on_overflow,
+        seed=args.seed,
         fmt=fmt,
         shots=shots,
         grounded=not args.ungrounded,
@@ -251,11 +264,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
         jump_forward=not args.no_jump_forward,
         max_entities_per_label=args.max_entities_per_label,
         max_entity_chars=args.max_entity_chars,
+        do_sample=args.sample,
     )
-    n = write_extractions(results, args.output)
-    dt = time.perf_counter() - t0
-    parsed = sum(r.parsed for r in results)
-    print(f"wrote {n} records to {args.output} in {dt:.1f} s; {parsed}/{n} outputs parsed")
+    where = f" (shard {args.shard})" if args.shard else ""
+    print(
+        f"{args.output}: {s.written} records written in {s.seconds:.1f} s"
+        f" ({s.written / max(s.seconds, 1e-9):.2f} docs/s), {s.skipped} already there"
+        f"{where}; {s.parsed}/{s.written} parsed"
+    )
+    if s.torn_bytes:
+        print(f"  cut a torn last line ({s.torn_bytes} bytes) left by an interrupted run")
+    if args.max_input_tokens is not None:
+        print(
+            f"  windows: {s.windowed} documents windowed, {s.truncated} truncated to their "
+            f"first window, {s.dropped_at_window_edges} spans dropped at window edges"
+        )
     return 0
 
 
@@ -559,6 +582,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=8)
     e.add_argument("--max-new-tokens", type=int, default=256)
     e.add_argument("--device", default=None)
+    e.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    e.add_argument("--seed", type=int, default=None, help="sampling seed (reproducible resume)")
+    e.add_argument("--shard", default=None, help="i/n: the i-th of n contiguous slices (0-based)")
+    e.add_argument(
+        "--overwrite", action="store_true",
+        help="start over instead of resuming from the records already in --output",
+    )  # fmt: skip
+    e.add_argument(
+        "--max-input-tokens", type=int, default=None,
+        help="longest document in model tokens before --on-overflow applies",
+    )  # fmt: skip
+    e.add_argument("--stride", type=int, default=0, help="tokens shared by consecutive windows")
+    e.add_argument("--on-overflow", choices=("error", "window", "truncate"), default="error")
     e.set_defaults(func=cmd_extract)
 
     d = sub.add_parser("demo", help="few-shot grounded extraction on CLUENER dev, then scoring")
