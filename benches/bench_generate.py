@@ -7,7 +7,16 @@ shipped in the package, greedy) three ways in one process and prints a Markdown 
 - ``nerlm``: nerlm's own loop without jump-forward;
 - ``nerlm + jump-forward``: the same loop appending forced tokens in the sampled token's pass.
 
-Usage: ``python benches/bench_generate.py [--limit 8] [--batch-size 8] [--model gemma-3-270m]``.
+A fourth row, ``unconstrained (same lengths)``, is plain ``model.generate`` with no processor,
+forced to produce as many tokens per batch as the jump-forward run's longest output in that
+batch (``min_new_tokens = max_new_tokens``): the cost of generating outputs of the same
+length without nerlm (issue #7's comparison).
+
+``--tiny`` swaps the model for a randomly initialised one-layer Qwen2 with the real Qwen2.5
+tokenizer from ../shared (no download; the outputs are grammatical but meaningless).
+
+Usage: ``python benches/bench_generate.py [--limit 8] [--batch-size 8] [--model gemma-3-270m]
+[--tiny]``.
 """
 
 from __future__ import annotations
@@ -23,19 +32,42 @@ import nerlm
 from nerlm.generate import build_prompt, eos_token_ids, generate_constrained
 
 
+def tiny_model() -> tuple[object, object]:
+    """A random one-layer Qwen2 with Qwen2.5's tokenizer (../shared): no download."""
+    from common import SHARED
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    tok = PreTrainedTokenizerFast(
+        tokenizer_file=str(SHARED / "tokenizers" / "qwen2.5" / "tokenizer.json")
+    )
+    tok.eos_token = tok.pad_token = "<|endoftext|>"
+    torch.manual_seed(0)
+    cfg = Qwen2Config(
+        vocab_size=151_936, hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True,
+        eos_token_id=tok.eos_token_id,
+    )  # fmt: skip
+    return Qwen2ForCausalLM(cfg).eval(), tok
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-new-tokens", type=int, default=160)
     ap.add_argument("--model", default="gemma-3-270m")
+    ap.add_argument("--tiny", action="store_true", help="a random 1-layer Qwen2 (see above)")
     args = ap.parse_args()
     samples = resources.files("nerlm") / "samples"
     with resources.as_file(samples / "cluener_dev_sample.jsonl") as p:
         docs = nerlm.read_jsonl(p)[: args.limit]
     with resources.as_file(samples / "cluener_train_shots.jsonl") as p:
         shots = nerlm.read_jsonl(p)
-    model, tok = nerlm.load_model(args.model, progress=False)
+    if args.tiny:
+        model, tok = tiny_model()
+        args.model = "tiny random Qwen2 (1 layer, hidden 64) + Qwen2.5 tokenizer"
+    else:
+        model, tok = nerlm.load_model(args.model, progress=False)
     tok.padding_side = "left"
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
@@ -60,9 +92,11 @@ def main() -> None:
 
     rows = []
     outputs: dict[str, list[bytes]] = {}
+    lengths: dict[str, list[int]] = {}
     for name in ("transformers", "nerlm", "nerlm + jump-forward"):
         passes = tokens = 0
         outs: list[bytes] = []
+        lens: list[int] = []
         t0 = time.perf_counter()
         for b0 in range(0, len(jobs), args.batch_size):
             prompts, tables = prompts_and_tables(jobs[b0 : b0 + args.batch_size])
@@ -90,9 +124,26 @@ def main() -> None:
                 gen = [[t for t in g if t not in eos] for g in gen]
             tokens += sum(len(g) for g in gen)
             outs += [vocab.decode(g) for g in gen]
+            lens += [len(g) for g in gen]
         dt = time.perf_counter() - t0
         outputs[name] = outs
+        lengths[name] = lens
         rows.append((name, passes, tokens, dt))
+    # Unconstrained model.generate, as many new tokens per batch as jump-forward produced.
+    jf_lengths = lengths["nerlm + jump-forward"]
+    passes = tokens = 0
+    t0 = time.perf_counter()
+    for b0 in range(0, len(jobs), args.batch_size):
+        prompts, _ = prompts_and_tables(jobs[b0 : b0 + args.batch_size])
+        enc = tok(prompts, return_tensors="pt", padding=True)
+        n = max(1, *jf_lengths[b0 : b0 + args.batch_size])
+        with torch.no_grad():
+            model.generate(**enc, max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                           pad_token_id=tok.pad_token_id, temperature=None, top_p=None,
+                           top_k=None)  # fmt: skip
+        passes += n
+        tokens += n * len(prompts)
+    rows.append(("unconstrained (same lengths)", passes, tokens, time.perf_counter() - t0))
     same = sum(a == b for a, b in zip(outputs["transformers"], outputs["nerlm"], strict=True))
     print(
         f"{args.model}, {len(docs)} sentences x {len(fmt.chunks(labels))} instructions, "

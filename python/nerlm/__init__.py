@@ -86,6 +86,7 @@ from nerlm.instructions import (
     write_instructions,
 )
 from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
+from nerlm.run import RunSummary, extract_to_file
 from nerlm.score import (
     Averaged,
     CompareResult,
@@ -168,6 +169,7 @@ __all__ = [
     "ParsedEntity",
     "Placement",
     "ReadReport",
+    "RunSummary",
     "ScoreResult",
     "ShapeError",
     "SynthResult",
@@ -192,6 +194,7 @@ __all__ = [
     "dataset_info_entry",
     "examples_from_instructions",
     "extract",
+    "extract_to_file",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",
     "get_format",
