@@ -72,6 +72,7 @@ from nerlm.formats import (
     get_format,
     read_iepile,
 )
+from nerlm.incontext import ChatClient, DemonstrationPool, extract_incontext
 from nerlm.instructions import (
     LLM_NER_LABELS_ZH,
     build_instructions,
@@ -147,9 +148,11 @@ __all__ = [
     "AlignStatus",
     "AlignedColumns",
     "Averaged",
+    "ChatClient",
     "CompareResult",
     "ConstrainedLogitsProcessor",
     "DataFormatError",
+    "DemonstrationPool",
     "DocumentTooLongError",
     "Entity",
     "ErrorTaxonomy",
@@ -194,6 +197,7 @@ __all__ = [
     "dataset_info_entry",
     "examples_from_instructions",
     "extract",
+    "extract_incontext",
     "extract_to_file",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",

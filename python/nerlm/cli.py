@@ -1,4 +1,4 @@
-"""The ``nerlm`` command line: ``score``, ``similarity``, ``convert``, ``extract``, ``demo``."""
+"""The ``nerlm`` command line (``nerlm --help`` lists the subcommands)."""
 
 from __future__ import annotations
 
@@ -224,7 +224,6 @@ def _write_instructions(args: argparse.Namespace, examples: list[Example]) -> in
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from nerlm.models import load_model
     from nerlm.run import extract_to_file
 
     examples = read_jsonl(args.input)
@@ -236,18 +235,65 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except ValueError:
             raise NerlmError(f"--shard must look like 0/4, not {args.shard!r}") from None
         shard = (i, n)
-    model, tok = load_model(args.model, device=args.device)
     options: dict[str, object] = {"label_map": _label_map(args.label_map)}
     if args.format == "iepile-json":
         options["split_num"] = args.split_num
     if args.format == "xml-inline" and args.inferred:
         options["inferred"] = args.inferred.split(",")
     fmt = get_format(args.format, **options)
+    labels = args.labels.split(",")
+    gen_kwargs: dict[str, Any] = {
+        "grounded": not args.ungrounded,
+        "batch_size": args.batch_size,
+        "max_new_tokens": args.max_new_tokens,
+        "backend": args.backend,
+        "jump_forward": not args.no_jump_forward,
+        "max_entities_per_label": args.max_entities_per_label,
+        "max_entity_chars": args.max_entity_chars,
+        "do_sample": args.sample,
+    }
+    extractor = None
+    model = tok = None
+    pool = None
+    if args.demos:
+        from nerlm.incontext import DemonstrationPool
+
+        pool = DemonstrationPool(_read(args.demos, args.demos_format, label_map=None))
+    if args.api_base:
+        from nerlm.incontext import ChatClient, make_extractor
+
+        client = ChatClient(
+            args.api_base, args.api_model, api_key_env=args.api_key_env,
+            max_tokens=args.max_new_tokens, nerlm_grammar=args.nerlm_grammar,
+        )  # fmt: skip
+        grammar = {
+            "max_entities_per_label": args.max_entities_per_label,
+            "max_entity_chars": args.max_entity_chars,
+            "grounded": not args.ungrounded,
+        }
+        extractor = make_extractor(
+            labels, fmt=fmt, pool=pool, k=args.k, selection=args.select,
+            seed=args.seed or 0, client=client, workers=args.workers,
+            grammar_options={k: v for k, v in grammar.items() if v is not None},
+        )  # fmt: skip
+    else:
+        from nerlm.models import load_model
+
+        model, tok = load_model(args.model, device=args.device)
+        if pool is not None and args.k > 0:
+            from nerlm.incontext import make_extractor
+
+            extractor = make_extractor(
+                labels, fmt=fmt, pool=pool, k=args.k, selection=args.select,
+                seed=args.seed or 0, model=model, tokenizer=tok, progress=False, **gen_kwargs,
+            )  # fmt: skip
+    if args.max_input_tokens is not None and tok is None:
+        raise NerlmError("--max-input-tokens needs a local tokenizer (use --model)")
     s = extract_to_file(
         model,
         tok,
         examples,
-        args.labels.split(","),
+        labels,
         args.output,
         resume=not args.overwrite,
         shard=shard,
@@ -255,16 +301,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         stride=args.stride,
         on_overflow=args.on_overflow,
         seed=args.seed,
+        extractor=extractor,
         fmt=fmt,
         shots=shots,
-        grounded=not args.ungrounded,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
-        backend=args.backend,
-        jump_forward=not args.no_jump_forward,
-        max_entities_per_label=args.max_entities_per_label,
-        max_entity_chars=args.max_entity_chars,
-        do_sample=args.sample,
+        **gen_kwargs,
     )
     where = f" (shard {args.shard})" if args.shard else ""
     print(
@@ -279,6 +319,24 @@ def cmd_extract(args: argparse.Namespace) -> int:
             f"  windows: {s.windowed} documents windowed, {s.truncated} truncated to their "
             f"first window, {s.dropped_at_window_edges} spans dropped at window edges"
         )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from nerlm.models import load_model
+    from nerlm.serve import make_server
+
+    model, tok = load_model(args.model, device=args.device)
+    name = args.name or Path(args.model).name
+    server = make_server(model, tok, name, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"nerlm serve: http://{host!s}:{port}/v1 (model {name!r})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 
@@ -564,8 +622,22 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     c.set_defaults(func=cmd_convert)
 
-    e = sub.add_parser("extract", help="constrained extraction with a causal LM")
-    e.add_argument("--model", required=True, help="model directory or a known model name")
+    e = sub.add_parser(
+        "extract", help="constrained extraction with a causal LM or an OpenAI-compatible API"
+    )
+    e.add_argument("--model", default=None, help="model directory or a known model name")
+    e.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint, e.g. .../v1")
+    e.add_argument("--api-model", default="default", help="model name sent to --api-base")
+    e.add_argument("--api-key-env", default="OPENAI_API_KEY", help="variable with the API key")
+    e.add_argument(
+        "--nerlm-grammar", action="store_true",
+        help="ask a `nerlm serve` endpoint to decode under nerlm's grammar",
+    )  # fmt: skip
+    e.add_argument("--workers", type=int, default=4, help="concurrent API requests")
+    e.add_argument("--demos", default=None, help="labelled pool for in-context demonstrations")
+    e.add_argument("--demos-format", choices=DATA_FORMATS, default="jsonl")
+    e.add_argument("--k", type=int, default=0, help="demonstrations per document")
+    e.add_argument("--select", choices=("random", "similarity"), default="random")
     e.add_argument("--format", choices=sorted(FORMATS), default="iepile-json")
     e.add_argument("--labels", required=True, help="corpus labels, comma separated, in order")
     e.add_argument("--input", required=True, help="canonical JSONL (id, text)")
@@ -596,6 +668,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--stride", type=int, default=0, help="tokens shared by consecutive windows")
     e.add_argument("--on-overflow", choices=("error", "window", "truncate"), default="error")
     e.set_defaults(func=cmd_extract)
+
+    v = sub.add_parser("serve", help="an OpenAI-compatible chat server over a local model")
+    v.add_argument("--model", required=True, help="model directory or a known model name")
+    v.add_argument("--name", default=None, help="model name in responses (default: folder)")
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    v.add_argument("--device", default=None)
+    v.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("demo", help="few-shot grounded extraction on CLUENER dev, then scoring")
     d.add_argument("--model", default="gemma-3-270m")

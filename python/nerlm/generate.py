@@ -452,6 +452,7 @@ def extract(
     *,
     fmt: OutputFormat | None = None,
     shots: Sequence[Example] = (),
+    shots_per_example: Sequence[Sequence[Example]] | None = None,
     grounded: bool = True,
     constrained: bool = True,
     batch_size: int = 8,
@@ -479,6 +480,9 @@ def extract(
         fmt: The output format (default: :class:`IepileJson` with ``split_num=6``); any of
             :data:`nerlm.formats.FORMATS`.
         shots: Labelled examples used as few-shot demonstrations.
+        shots_per_example: Demonstrations per example instead of ``shots`` (e.g. chosen by
+            similarity, :func:`nerlm.incontext.select_demonstrations`); same length as
+            ``examples``.
         grounded: Restrict entity strings to substrings of the input.
         constrained: Apply the logits processor at all (False: plain generation).
         batch_size: Instructions per ``generate`` call.
@@ -504,6 +508,10 @@ def extract(
     if backend not in ("nerlm", "transformers"):
         raise ValueError(f"unknown backend {backend!r} (nerlm or transformers)")
     fmt = fmt or IepileJson()
+    if shots_per_example is not None and len(shots_per_example) != len(examples):
+        raise ValueError(
+            f"{len(shots_per_example)} demonstration lists for {len(examples)} examples"
+        )
     eos = eos_token_ids(tokenizer, model)
     vocab = vocabulary_for(tokenizer, eos) if constrained else None
     chunks = fmt.chunks(labels)
@@ -524,7 +532,8 @@ def extract(
             tables = []
             for i, chunk in batch:
                 ex = examples[i]
-                demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in shots]
+                own = shots if shots_per_example is None else shots_per_example[i]
+                demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in own]
                 prompts.append(build_prompt(tokenizer, fmt.render_prompt(ex, chunk), demo))
                 if vocab is not None:
                     tables.append(

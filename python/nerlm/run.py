@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,7 @@ def extract_to_file(
     on_overflow: OnOverflow = "error",
     seed: int | None = None,
     progress: bool = True,
+    extractor: Callable[[Sequence[Example]], list[Any]] | None = None,
     **extract_kwargs: Any,
 ) -> RunSummary:
     """Extract from ``examples`` into the JSONL file ``output`` (module docs).
@@ -162,6 +163,9 @@ def extract_to_file(
         seed: Sampling seed; group ``k`` uses ``seed + 1000 * k`` so a resumed run samples as
             an uninterrupted one.
         progress: Show a progress bar (documents, with items/s and ETA).
+        extractor: Extract from a list of documents instead of :func:`nerlm.extract` (e.g. an
+            HTTP endpoint, :func:`nerlm.incontext.make_extractor`); ``model``,
+            ``tokenizer`` (except for windows) and ``extract_kwargs`` are then unused.
         **extract_kwargs: Passed to :func:`nerlm.extract` (``fmt``, ``batch_size``, …).
 
     Raises:
@@ -202,7 +206,7 @@ def extract_to_file(
                 model, tokenizer, group, labels, max_input_tokens=max_input_tokens,
                 stride=stride, on_overflow=on_overflow,
                 seed=None if seed is None else seed + 1000 * k,
-                extract_kwargs=extract_kwargs, summary=summary,
+                extract_kwargs=extract_kwargs, summary=summary, extractor=extractor,
             )  # fmt: skip
             todo = [r for r in records if r["id"] not in done]
             _append(out, todo)
@@ -227,6 +231,7 @@ def _run_group(
     seed: int | None,
     extract_kwargs: dict[str, Any],
     summary: RunSummary,
+    extractor: Callable[[Sequence[Example]], list[Any]] | None,
 ) -> list[dict[str, Any]]:
     from nerlm.generate import extract
 
@@ -244,9 +249,12 @@ def _run_group(
         plans.append(p)
         for w in p.windows:
             units.append(Example(f"{ex.id}#w{w.index}", w.text, [], {"window": w.index}))
-    kwargs = dict(extract_kwargs)
-    kwargs.setdefault("progress", False)
-    results = extract(model, tokenizer, units, labels, seed=seed, **kwargs)
+    if extractor is not None:
+        results = extractor(units)
+    else:
+        kwargs = dict(extract_kwargs)
+        kwargs.setdefault("progress", False)
+        results = extract(model, tokenizer, units, labels, seed=seed, **kwargs)
     records: list[dict[str, Any]] = []
     at = 0
     for ex, plan in zip(group, plans, strict=True):
