@@ -1,5 +1,4 @@
-"""The ``nerlm`` command line: ``score``, ``report``, ``similarity``, ``convert``, ``extract``,
-``demo``."""
+"""The ``nerlm`` command line: ``score``, ``similarity``, ``convert``, ``extract``, ``demo``."""
 
 from __future__ import annotations
 
