@@ -35,7 +35,8 @@ test: build test-rust lint wheel-check test-python  ## set up, then Rust tests, 
 test-rust:  ## cargo test of the pure-Rust core (unit, property and doc tests)
 	cargo test --quiet
 
-test-python: build  ## pytest
+test-python: build  ## pytest (installs Debian's chromium for the report screenshot test when root)
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; } || echo "chromium not installed: the report screenshot test will be skipped"
 	$(BIN)/python -m pytest
 
 lint: build  ## rustfmt, clippy (warnings are errors), ruff, mypy, stubtest of nerlm._native

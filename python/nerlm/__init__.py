@@ -87,6 +87,7 @@ from nerlm.instructions import (
     write_instructions,
 )
 from nerlm.models import KNOWN_MODELS, GgufModel, cache_dir, fetch_gguf, load_model
+from nerlm.report import ReportFiles, write_report
 from nerlm.run import RunSummary, extract_to_file
 from nerlm.score import (
     Averaged,
@@ -172,6 +173,7 @@ __all__ = [
     "ParsedEntity",
     "Placement",
     "ReadReport",
+    "ReportFiles",
     "RunSummary",
     "ScoreResult",
     "ShapeError",
@@ -244,4 +246,5 @@ __all__ = [
     "write_instructions",
     "write_jsonl",
     "write_label_studio",
+    "write_report",
 ]

@@ -139,6 +139,34 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from nerlm.report import write_report
+
+    gold = _read(args.gold, args.gold_format, split=args.split)
+    labels = (
+        args.labels.split(",")
+        if args.labels
+        else sorted({e.label for g in gold for e in g.entities})
+    )
+    pred, report = _read_pred(args, args.pred, gold, labels)
+    files = write_report(
+        gold, pred, args.html, report=report, labels=labels, level=args.level,
+        duplicates=args.duplicates, primary=args.mode, split=args.split, lenient=args.lenient,
+        title=args.title, png=not args.no_png, png_dir=args.png_dir,
+        max_documents=args.max_documents,
+        inputs={"gold": f"{args.gold} ({args.gold_format})",
+                "pred": f"{args.pred} ({args.pred_format})"},
+    )  # fmt: skip
+    m = files.result.micro
+    pngs = [str(x) for x in (files.f1_png, files.confusion_png) if x is not None]
+    print(
+        f"{files.html}: {files.documents} documents, micro F1 {m.f1:.4f} "
+        f"({files.result.level} level, {files.result.primary} match)"
+        + (f"; charts {', '.join(pngs)}" if pngs else "")
+    )
+    return 0
+
+
 def cmd_similarity(args: argparse.Namespace) -> int:
     from nerlm.data.jsonl import iter_json_lines
     from nerlm.similarity import text_similarity
@@ -567,6 +595,37 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_score)
+
+    h = sub.add_parser(
+        "report",
+        help="one self-contained HTML page: scores, charts, error taxonomy and every document "
+        "with its gold and predicted spans",
+    )
+    h.add_argument("--gold", required=True)
+    h.add_argument("--pred", required=True)
+    h.add_argument("--html", required=True, metavar="OUT.html", help="the page to write")
+    h.add_argument("--gold-format", choices=DATA_FORMATS, default="jsonl")
+    h.add_argument("--pred-format", choices=PRED_FORMATS, default="jsonl")
+    h.add_argument("--split", default=None, help="split name recorded in the result")
+    h.add_argument("--labels", default=None, help="label set, comma separated (default: gold's)")
+    h.add_argument("--level", choices=("span", "string"), default="span")
+    h.add_argument(
+        "--mode", choices=("strict", "exact", "partial", "type"), default="strict",
+        help="the mode shown first and drawn in the charts",
+    )  # fmt: skip
+    h.add_argument("--duplicates", choices=("set", "multiset"), default="set")
+    h.add_argument(
+        "--lenient", action="store_true",
+        help="count malformed spans and unknown labels in the predictions instead of failing",
+    )  # fmt: skip
+    h.add_argument("--title", default=None)
+    h.add_argument(
+        "--png-dir", default=None,
+        help="write OUT_f1.png and OUT_confusion.png here (default: next to the page)",
+    )  # fmt: skip
+    h.add_argument("--no-png", action="store_true", help="only embed the charts in the page")
+    h.add_argument("--max-documents", type=int, default=None, help="show the first N documents")
+    h.set_defaults(func=cmd_report)
 
     t = sub.add_parser(
         "similarity",
