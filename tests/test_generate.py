@@ -216,3 +216,25 @@ def test_every_format_through_both_backends(
                 assert e.label == "scene"
             else:
                 assert d.text[e.start : e.end] == e.text
+
+
+@pytest.mark.parametrize("fmt_name", ["iepile-json", "xml-inline"])
+def test_outlines_backend_of_extract(
+    qwen_tokenizer: Any, dev_sample: list[nerlm.Example], fmt_name: str
+) -> None:
+    """``backend="outlines"``: an outlines Generator with nerlm's processor, sampling."""
+    pytest.importorskip("outlines", reason="outlines is not installed (nerlm[outlines])")
+    from nerlm.formats import FORMATS
+
+    fmt = FORMATS[fmt_name](label_map=nerlm.CLUENER_LABELS_ZH)
+    docs = dev_sample[30:34]
+    shots = dev_sample[40:42]
+    torch.manual_seed(11)
+    results = nerlm.extract(
+        tiny_qwen2(), qwen_tokenizer, docs, ["name", "address"], fmt=fmt, shots=shots,
+        do_sample=True, backend="outlines", batch_size=4, max_entities_per_label=2,
+        max_entity_chars=5, max_new_tokens=600 if fmt_name == "xml-inline" else 200,
+        progress=False,
+    )  # fmt: skip
+    _check(results, docs)
+    assert all(len(r.raw_outputs) == 1 for r in results)

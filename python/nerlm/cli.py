@@ -706,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split-num", type=int, default=6)
     e.add_argument("--ungrounded", action="store_true", help="allow any entity string")
     e.add_argument("--inferred", default=None, help="xml-inline: labels written with free text")
-    e.add_argument("--backend", choices=("nerlm", "transformers"), default="nerlm")
+    e.add_argument("--backend", choices=("nerlm", "transformers", "outlines"), default="nerlm")
     e.add_argument("--max-entities-per-label", type=int, default=None)
     e.add_argument("--max-entity-chars", type=int, default=None)
     e.add_argument("--no-jump-forward", action="store_true", help="sample every token")

@@ -492,9 +492,12 @@ def extract(
         max_entity_chars: Cap on entity length (code points) enforced by the grammar.
         do_sample: Sample instead of greedy decoding.
         backend: ``"nerlm"`` (nerlm's own loop, :func:`generate_constrained`, with
-            jump-forward) or ``"transformers"`` (``model.generate`` with
-            :class:`ConstrainedLogitsProcessor`). Unconstrained runs always use
-            ``model.generate``.
+            jump-forward), ``"transformers"`` (``model.generate`` with
+            :class:`ConstrainedLogitsProcessor`) or ``"outlines"`` (an ``outlines.Generator``
+            over ``outlines.from_transformers(model, tokenizer)`` with
+            :class:`nerlm.outlines_processor.NerlmOutlinesProcessor`; few-shot turns are an
+            ``outlines.inputs.Chat`` when the tokenizer has a chat template). Unconstrained
+            runs always use ``model.generate``.
         jump_forward: With the ``nerlm`` backend, append forced tokens without sampling them.
         seed: Seed of the ``nerlm`` backend's sampling noise.
         progress: Show a progress bar.
@@ -505,8 +508,8 @@ def extract(
     """
     from tqdm.auto import tqdm
 
-    if backend not in ("nerlm", "transformers"):
-        raise ValueError(f"unknown backend {backend!r} (nerlm or transformers)")
+    if backend not in ("nerlm", "transformers", "outlines"):
+        raise ValueError(f"unknown backend {backend!r} (nerlm, transformers or outlines)")
     fmt = fmt or IepileJson()
     if shots_per_example is not None and len(shots_per_example) != len(examples):
         raise ValueError(
@@ -548,6 +551,19 @@ def extract(
                             **fmt.grammar_options(),
                         )
                     )
+            if tables and backend == "outlines":
+                raws = _generate_outlines(
+                    model, tokenizer, fmt, [(examples[i], c) for i, c in batch],
+                    shots=shots if shots_per_example is None else None,
+                    shots_per_job=None if shots_per_example is None
+                    else [shots_per_example[i] for i, _ in batch],
+                    tables=tables, eos=eos, max_new_tokens=max_new_tokens, do_sample=do_sample,
+                )  # fmt: skip
+                dt = (time.perf_counter() - t0) / len(batch)
+                for (i, chunk), (raw, ended) in zip(batch, raws, strict=True):
+                    _record(results[i], fmt, chunk, raw, ended=ended, dt=dt)
+                bar.update(len(batch))
+                continue
             enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)
             enc = {k: v.to(device) for k, v in enc.items()}
             if tables and backend == "nerlm":
@@ -591,19 +607,78 @@ def extract(
                     raw = vocab.decode(ids).decode("utf-8", errors="replace")
                 else:
                     raw = tokenizer.decode(ids, skip_special_tokens=True)
-                res = results[i]
-                res.raw_outputs.append(raw)
-                res.seconds += dt
-                parsed = fmt.parse(raw, res.text, chunk)
-                if parsed.error is not None:
-                    why = parsed.error if ended else f"{parsed.error}; stopped by max_new_tokens"
-                    res.parse_errors.append(why)
-                res.entities.extend(parsed.entities)
+                _record(results[i], fmt, chunk, raw, ended=ended, dt=dt)
             bar.update(len(batch))
         bar.close()
     finally:
         tokenizer.padding_side = saved_side
     return results
+
+
+def _record(
+    res: Extraction, fmt: OutputFormat, chunk: list[str], raw: str, *, ended: bool, dt: float
+) -> None:
+    res.raw_outputs.append(raw)
+    res.seconds += dt
+    parsed = fmt.parse(raw, res.text, chunk)
+    if parsed.error is not None:
+        why = parsed.error if ended else f"{parsed.error}; stopped by max_new_tokens"
+        res.parse_errors.append(why)
+    res.entities.extend(parsed.entities)
+
+
+def _generate_outlines(
+    model: Any,
+    tokenizer: Any,
+    fmt: OutputFormat,
+    jobs: list[tuple[Example, list[str]]],
+    *,
+    shots: Sequence[Example] | None,
+    shots_per_job: list[Sequence[Example]] | None,
+    tables: list[_native.TokenTable],
+    eos: list[int],
+    max_new_tokens: int,
+    do_sample: bool,
+) -> list[tuple[str, bool]]:
+    """One batch through outlines; ``(output, ended)`` per job from nerlm's exact bytes."""
+    try:
+        import outlines
+        from outlines.inputs import Chat
+
+        from nerlm.outlines_processor import NerlmOutlinesProcessor
+    except ImportError as e:
+        raise ImportError(f"backend='outlines' needs pip install 'nerlm[outlines]' ({e})") from e
+    om = outlines.from_transformers(model, tokenizer)
+    proc = NerlmOutlinesProcessor(tables, om.tensor_library_name)
+    generator = outlines.Generator(om, processor=proc)
+    prompts: list[Any] = []
+    for k, (ex, chunk) in enumerate(jobs):
+        own = shots_per_job[k] if shots_per_job is not None else (shots or ())
+        demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in own]
+        instruction = fmt.render_prompt(ex, chunk)
+        if getattr(tokenizer, "chat_template", None):
+            msgs = []
+            for q, a in demo:
+                msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+            msgs.append({"role": "user", "content": instruction})
+            prompts.append(Chat(msgs))
+        else:
+            prompts.append(build_prompt(tokenizer, instruction, demo))
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "eos_token_id": eos,
+        "pad_token_id": tokenizer.pad_token_id,
+        "do_sample": do_sample,
+    }
+    if not do_sample:
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    generator.batch(prompts, **kwargs)
+    # Under the grammar an output fails to parse only when max_new_tokens cut it off.
+    out = []
+    for (ex, chunk), raw in zip(jobs, proc.outputs(), strict=True):
+        text = raw.decode("utf-8", errors="replace")
+        out.append((text, fmt.parse(text, ex.text, chunk).ok))
+    return out
 
 
 def write_extractions(results: Iterable[Extraction], path: str) -> int:
