@@ -556,6 +556,25 @@ def _add_instruction_options(p: argparse.ArgumentParser, default_format: str) ->
     p.add_argument("--overwrite-dataset-info", action="store_true")
 
 
+def _scoring_arguments(p: argparse.ArgumentParser, mode_help: str) -> None:
+    """The gold/prediction and scoring options shared by ``score`` and ``report``."""
+    p.add_argument("--gold", required=True)
+    p.add_argument("--pred", required=True)
+    p.add_argument("--gold-format", choices=DATA_FORMATS, default="jsonl")
+    p.add_argument("--pred-format", choices=PRED_FORMATS, default="jsonl")
+    p.add_argument("--split", default=None, help="split name recorded in the result")
+    p.add_argument("--labels", default=None, help="label set, comma separated (default: gold's)")
+    p.add_argument("--level", choices=("span", "string"), default="span")
+    p.add_argument(
+        "--mode", choices=("strict", "exact", "partial", "type"), default="strict", help=mode_help
+    )
+    p.add_argument("--duplicates", choices=("set", "multiset"), default="set")
+    p.add_argument(
+        "--lenient", action="store_true",
+        help="count malformed spans and unknown labels in the predictions instead of failing",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nerlm``."""
     ap = argparse.ArgumentParser(prog="nerlm", description=__doc__)
@@ -565,22 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
         "score",
         help="score predictions against gold (all match modes, breakdowns, error taxonomy)",
     )
-    s.add_argument("--gold", required=True)
-    s.add_argument("--pred", required=True)
-    s.add_argument("--gold-format", choices=DATA_FORMATS, default="jsonl")
-    s.add_argument("--pred-format", choices=PRED_FORMATS, default="jsonl")
-    s.add_argument("--split", default=None, help="split name recorded in the result")
-    s.add_argument("--labels", default=None, help="label set, comma separated (default: gold's)")
-    s.add_argument("--level", choices=("span", "string"), default="span")
-    s.add_argument(
-        "--mode", choices=("strict", "exact", "partial", "type"), default="strict",
-        help="the mode of the per-label table (all four are computed at span level)",
-    )  # fmt: skip
-    s.add_argument("--duplicates", choices=("set", "multiset"), default="set")
-    s.add_argument(
-        "--lenient", action="store_true",
-        help="count malformed spans and unknown labels in the predictions instead of failing",
-    )  # fmt: skip
+    _scoring_arguments(s, "the mode of the per-label table (all four are computed at span level)")
     s.add_argument("--bootstrap", type=int, default=0, help="resamples for 95%% intervals")
     s.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     s.add_argument(
@@ -601,23 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="one self-contained HTML page: scores, charts, error taxonomy and every document "
         "with its gold and predicted spans",
     )
-    h.add_argument("--gold", required=True)
-    h.add_argument("--pred", required=True)
     h.add_argument("--html", required=True, metavar="OUT.html", help="the page to write")
-    h.add_argument("--gold-format", choices=DATA_FORMATS, default="jsonl")
-    h.add_argument("--pred-format", choices=PRED_FORMATS, default="jsonl")
-    h.add_argument("--split", default=None, help="split name recorded in the result")
-    h.add_argument("--labels", default=None, help="label set, comma separated (default: gold's)")
-    h.add_argument("--level", choices=("span", "string"), default="span")
-    h.add_argument(
-        "--mode", choices=("strict", "exact", "partial", "type"), default="strict",
-        help="the mode shown first and drawn in the charts",
-    )  # fmt: skip
-    h.add_argument("--duplicates", choices=("set", "multiset"), default="set")
-    h.add_argument(
-        "--lenient", action="store_true",
-        help="count malformed spans and unknown labels in the predictions instead of failing",
-    )  # fmt: skip
+    _scoring_arguments(h, "the mode shown first and drawn in the charts")
     h.add_argument("--title", default=None)
     h.add_argument(
         "--png-dir", default=None,
