@@ -478,7 +478,8 @@ def test_cli_resumes_after_sigkill_and_extracts(
     import yaml
 
     out = tmp_path / "run"
-    cfg = config(tiny_model("qwen2"), corpus, out, "lora", max_steps=4)
+    # Packing (one row per batch, no padding) and no dev set this time.
+    cfg = config(tiny_model("qwen2"), corpus, out, "lora", max_steps=4, packing=True)
     del cfg["data"]["dev"]
     path = tmp_path / "train.yaml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
@@ -511,6 +512,8 @@ def test_cli_resumes_after_sigkill_and_extracts(
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["global_step"] == 4 and metrics["resumed_from"] == str(out / "checkpoint-2")
     assert [t["step"] for t in metrics["train"]] == [1, 2, 3, 4]
+    assert metrics["train"][-1]["loss"] < metrics["train"][0]["loss"]
+    assert metrics["eval"] == [] and metrics["best"]["value"] is None
 
     # `nerlm extract --model` takes the adapter directory and the merged one.
     for model_dir in (out / "adapter", out / "merged"):

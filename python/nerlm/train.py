@@ -46,7 +46,7 @@ What it does, each step delegated to the library that owns it:
 Settings of the seeds (the defaults follow them): P-tuning v2 on ChatGLM2 (LLM-NER,
 https://github.com/cjymz886/LLM-NER; THUDM ChatGLM2-6B ``ptuning/train.sh``): ``pre_seq_len``
 128 (64 also used), learning rate 2e-2; LLaMA-Factory LoRA: ``lora_target: q_proj,v_proj``,
-rank 8; plain peft LoRA (Qwen2 NER tutorial): all projections, rank 8, alpha 32, dropout 0.1;
+rank 8; plain peft LoRA (Qwen2 NER tutorial): all projections, rank 8, alpha 32;
 DeepKE InstructKGC QLoRA (after Dettmers et al., 2023, "QLoRA", https://arxiv.org/abs/2305.14314):
 4-bit NF4, double quantization, bf16 compute.
 """
@@ -325,9 +325,7 @@ class TrainConfig:
 
     def to_yaml(self) -> str:
         """The config as YAML (keys in declaration order)."""
-        import yaml
-
-        text: str = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        text: str = _yaml().safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         return text
 
     def validate(self) -> None:
@@ -403,8 +401,6 @@ class TrainConfig:
                 "prefix tuning prepends one prefix per row, and packing puts several records "
                 "in one row; set it to false for method: prefix",
             )
-        if self.method == "prefix" and self.eval.backend != "nerlm":
-            raise bad("eval.backend", "method: prefix evaluates with the nerlm backend only")
 
 
 def _field_types(cls: type[Any]) -> dict[str, Any]:
@@ -520,6 +516,14 @@ def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _yaml() -> Any:
+    try:
+        import yaml
+    except ImportError as e:  # pragma: no cover - PyYAML comes with transformers
+        raise ImportError(f"nerlm train configs are YAML: {_EXTRA} ({e})") from e
+    return yaml
+
+
 def load_train_config(
     source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     overrides: Sequence[str] = (),
@@ -542,7 +546,7 @@ def load_train_config(
             combinations (:meth:`TrainConfig.validate`); the message names the key.
         OSError: The file cannot be read.
     """
-    import yaml
+    yaml = _yaml()
 
     if source is None:
         tree: dict[str, Any] = {}
@@ -1428,7 +1432,10 @@ def run_metrics(log_history: Sequence[Mapping[str, Any]]) -> dict[str, list[dict
     for h in log_history:
         step = int(h.get("step", 0))
         if "loss" in h:
-            keep = ("loss", "learning_rate", "grad_norm", "epoch", "num_input_tokens_seen")
+            keep = (
+                "loss", "learning_rate", "grad_norm", "epoch", "num_input_tokens_seen",
+                "train_tokens_per_second",
+            )  # fmt: skip
             train.append({"step": step, **{k: h[k] for k in keep if k in h}})
         ev = {k[5:]: v for k, v in h.items() if k.startswith("eval_")}
         if ev:
