@@ -349,6 +349,54 @@ def test_packing_gives_the_padded_loss(qwen_tokenizer: Any) -> None:
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
+def test_ner_evaluation_scores_the_extractions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The evaluation's wiring: documents -> extract -> nerlm.score (span and string level)."""
+    import nerlm.generate
+    from nerlm.align import AlignStatus
+    from nerlm.formats.base import ParsedEntity
+    from nerlm.generate import Extraction
+    from nerlm.train import EvalSettings, NerEvaluation
+
+    gold = _examples(DEV)
+    seen: dict[str, Any] = {}
+
+    def fake_extract(model: Any, tok: Any, docs: Any, labels: Any, **kw: Any) -> Any:
+        seen.update(model=model, docs=[d.id for d in docs], labels=labels, **kw)
+        out = []
+        for d in docs:  # the name right, the address found one character short
+            ents = [
+                ParsedEntity(e.label, e.text[: 1 if e.label == "address" else None], e.start,
+                             e.end - (e.label == "address"), AlignStatus.EXACT)
+                for e in d.entities
+            ]  # fmt: skip
+            out.append(Extraction(d.id, d.text, ["raw"], ents))
+        out[-1].parse_errors.append("cut off")
+        return out
+
+    class Args:
+        process_index, world_size = 0, 1
+
+    class FakeTrainer:
+        model = torch.nn.Linear(1, 1)
+        args = Args()
+        processing_class = None
+
+        class accelerator:
+            @staticmethod
+            def unwrap_model(m: Any) -> Any:
+                return m
+
+    monkeypatch.setattr(nerlm.generate, "extract", fake_extract)
+    fmt = get_format("json-lines")
+    settings = EvalSettings(max_new_tokens=7, batch_size=3)
+    m = NerEvaluation(gold, ["address", "name"], fmt, settings).run(FakeTrainer(), "eval")
+    assert seen["docs"] == ["d1", "d2", "d3"] and seen["fmt"] is fmt
+    assert seen["max_new_tokens"] == 7 and seen["grounded"] and not seen["progress"]
+    assert m["eval_precision"] == m["eval_recall"] == m["eval_f1"] == 0.5
+    assert m["eval_string_f1"] == 0.5 and m["eval_parsed"] == pytest.approx(2 / 3)
+    assert FakeTrainer.model.training  # the model is put back into training mode
+
+
 # --- prefix tuning (P-tuning v2) inside nerlm's decoding loop ---------------------------------
 
 
