@@ -1520,10 +1520,6 @@ def _training_arguments(cfg: TrainConfig, has_dev: bool, has_dev_loss: bool) -> 
         "metric_for_best_model": "f1" if has_dev else None,
         "greater_is_better": True,
         "bf16": bf16,
-        "gradient_checkpointing": cfg.gradient_checkpointing,
-        "gradient_checkpointing_kwargs": {"use_reentrant": False}
-        if cfg.gradient_checkpointing
-        else None,
         "report_to": "none",
         "remove_unused_columns": False,
         "label_names": ["labels"],
@@ -1535,6 +1531,16 @@ def _training_arguments(cfg: TrainConfig, has_dev: bool, has_dev_loss: bool) -> 
         # Without CUDA, accelerate sets up DDP over gloo only when told that it runs on CPUs.
         "use_cpu": not cuda,
     }
+    # transformers 5.x renamed gradient checkpointing to activation checkpointing.
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    ckpt = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+    kwargs[ckpt] = cfg.gradient_checkpointing
+    if cfg.gradient_checkpointing:
+        kwargs[f"{ckpt}_kwargs"] = {"use_reentrant": False}
     if not has_dev_loss:
         kwargs["prediction_loss_only"] = True
     kwargs.update(cfg.training_args)
