@@ -3,7 +3,7 @@
 One YAML config (:class:`TrainConfig`, with command-line overrides in the spirit of
 LLaMA-Factory's and DeepKE's configs) drives a whole run::
 
-    model: runs/base/gemma-3-270m        # a transformers directory or a nerlm.KNOWN_MODELS name
+    model: gemma-3-270m                  # a transformers directory or a nerlm.KNOWN_MODELS name
     method: lora                         # lora | qlora | prefix | full
     output_dir: runs/cluener-lora
     data: {train: ../shared/data/cluener/train.json, dev: ../shared/data/cluener/dev.json,
@@ -150,6 +150,13 @@ class PrefixSettings:
             the exported adapter.
         hidden_size: Width of that MLP (``encoder_hidden_size``; default the model's hidden
             size).
+
+    The prefix is a key/value cache of ``pre_seq_len`` positions before the prompt (position
+    ids start at ``pre_seq_len``, as peft numbers them). In sliding-window layers (Gemma3: 5
+    of 6 layers, window 512 in Gemma-3-270M) tokens further than the window from the prefix
+    no longer see it, in training and in generation alike. Gradient checkpointing and packing
+    are refused with this method (the cache does not survive recomputation; one prefix per
+    row cannot serve several packed records).
     """
 
     pre_seq_len: int = 128
