@@ -114,6 +114,7 @@ from nerlm.windows import (
 
 if TYPE_CHECKING:
     from nerlm.generate import ConstrainedLogitsProcessor, Extraction, extract, vocabulary_for
+    from nerlm.train import TrainConfig, TrainResult, fine_tune, load_train_config, load_trained
 
 __version__ = "0.1.0"
 
@@ -122,6 +123,11 @@ _LAZY = {
     "Extraction": "nerlm.generate",
     "extract": "nerlm.generate",
     "vocabulary_for": "nerlm.generate",
+    "TrainConfig": "nerlm.train",
+    "TrainResult": "nerlm.train",
+    "fine_tune": "nerlm.train",
+    "load_train_config": "nerlm.train",
+    "load_trained": "nerlm.train",
 }
 
 
@@ -183,6 +189,8 @@ __all__ = [
     "TokenRejectedError",
     "TokenTable",
     "TokenizerError",
+    "TrainConfig",
+    "TrainResult",
     "Vocabulary",
     "Window",
     "WindowPlan",
@@ -203,10 +211,13 @@ __all__ = [
     "extract_to_file",
     "fetch_gguf",
     "fill_next_token_bitmask_batch",
+    "fine_tune",
     "get_format",
     "inferred_entities",
     "load_model",
     "load_synth_spec",
+    "load_train_config",
+    "load_trained",
     "merge_windows",
     "plan_windows",
     "read_char_tags",

@@ -231,8 +231,9 @@ def load_model(
     """Load a causal LM and its tokenizer.
 
     Args:
-        name_or_path: A name in :data:`KNOWN_MODELS` (fetched and cached on first use) or a
-            local transformers model directory.
+        name_or_path: A name in :data:`KNOWN_MODELS` (fetched and cached on first use), a
+            local transformers model directory, or a peft adapter directory (``nerlm train``'s
+            ``adapter/``; loaded with its base by :func:`nerlm.train.load_trained`).
         dtype: torch dtype for the weights (default float32 on CPU, bfloat16 on CUDA).
         device: ``"cpu"``, ``"cuda"``… (default: CUDA when available).
         progress: Show progress bars.
@@ -262,6 +263,11 @@ def load_model(
             raise FileNotFoundError(
                 f"{name_or_path!r} is not a model directory nor one of {sorted(KNOWN_MODELS)}"
             )
+        if (path / "adapter_config.json").exists():
+            # A LoRA or prefix adapter written by `nerlm train` (or any peft adapter).
+            from nerlm.train import load_trained
+
+            return load_trained(path, dtype=dtype, device=device)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
         tok = AutoTokenizer.from_pretrained(path)
         return model.to(device).eval(), tok
