@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from common import SHARED, timed
+from tests.noise import noisy_spans
 
 import nerlm
 from nerlm import tags as nt
@@ -52,39 +53,11 @@ FILES = [
     ("weibo_ner/weiboNER_2nd_conll.test", "IOB2"),
 ]
 Tags = list[list[str]]
-Spans = list[list[tuple[str, int, int]]]
 
 
 def read_tags(path: Path) -> Tags:
     """Tags of a ``char tag`` file as written (nerlm.data.read_tagged)."""
     return [s.tags for s in nerlm.read_tagged(path)]
-
-
-def noisy(spans: Spans, lengths: list[int], rng: random.Random) -> Spans:
-    types = sorted({t for s in spans for t, _, _ in s})
-    out = []
-    for sent, n in zip(spans, lengths, strict=True):
-        cand = []
-        for t0, a0, b0 in sent:
-            t, a, b = t0, a0, b0
-            r = rng.random()
-            if r < 0.08:
-                continue
-            if r < 0.16:
-                t = rng.choice(types)
-            elif r < 0.30:
-                a = min(max(0, a0 + rng.choice((-1, 1))), b0 - 1)
-                b = max(min(n, b0 + rng.choice((-1, 0, 1))), a + 1)
-            cand.append((t, a, b))
-        if n and rng.random() < 0.3:
-            a = rng.randrange(n)
-            cand.append((rng.choice(types), a, min(n, a + rng.randint(1, 3))))
-        kept: list[tuple[str, int, int]] = []
-        for t, a, b in sorted(cand, key=lambda x: (x[1], x[2])):
-            if not kept or kept[-1][2] <= a:
-                kept.append((t, a, b))
-        out.append(kept)
-    return out
 
 
 def corrupt(sents: Tags, rng: random.Random) -> Tags:
@@ -117,7 +90,7 @@ def corpus(min_tokens: int) -> tuple[Tags, Tags]:
         if scheme != "IOB2":
             sents = nt.tags_from_spans(spans, lengths, scheme="IOB2")
         gold += sents
-        pred += corrupt(nt.tags_from_spans(noisy(spans, lengths, rng), lengths), rng)
+        pred += corrupt(nt.tags_from_spans(noisy_spans(spans, lengths, rng), lengths), rng)
     n = sum(map(len, gold))
     reps = -(-min_tokens // n)
     return gold * reps, pred * reps

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+#: The project root; on ``sys.path`` so benches can share the tests' data generators.
+ROOT = Path(__file__).resolve().parents[1]
 #: ``../shared`` relative to the project root.
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = ROOT.parent / "shared"
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
 
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:

@@ -525,19 +525,28 @@ def extract(
     # Decoder-only generation needs left padding; the caller's setting is restored afterwards.
     saved_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
+    # outlines: one model wrapper for the whole run; few-shot turns as an outlines Chat when
+    # the tokenizer has a chat template (outlines applies it), else nerlm's plain layout.
+    om = _outlines_model(model, tokenizer) if backend == "outlines" and vocab is not None else None
+    chat = om is not None and bool(getattr(tokenizer, "chat_template", None))
     try:
         device = next(model.parameters()).device
         bar = tqdm(total=len(jobs), desc="extracting", unit="instr", disable=not progress)
         for b0 in range(0, len(jobs), batch_size):
             batch = jobs[b0 : b0 + batch_size]
             t0 = time.perf_counter()
-            prompts = []
+            prompts: list[Any] = []
             tables = []
             for i, chunk in batch:
                 ex = examples[i]
                 own = shots if shots_per_example is None else shots_per_example[i]
                 demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in own]
-                prompts.append(build_prompt(tokenizer, fmt.render_prompt(ex, chunk), demo))
+                instruction = fmt.render_prompt(ex, chunk)
+                prompts.append(
+                    _outlines_chat(instruction, demo)
+                    if chat
+                    else build_prompt(tokenizer, instruction, demo)
+                )
                 if vocab is not None:
                     tables.append(
                         _native.TokenTable(
@@ -551,12 +560,9 @@ def extract(
                             **fmt.grammar_options(),
                         )
                     )
-            if tables and backend == "outlines":
+            if om is not None:
                 raws = _generate_outlines(
-                    model, tokenizer, fmt, [(examples[i], c) for i, c in batch],
-                    shots=shots if shots_per_example is None else None,
-                    shots_per_job=None if shots_per_example is None
-                    else [shots_per_example[i] for i, _ in batch],
+                    om, tokenizer, fmt, [(examples[i], c) for i, c in batch], prompts,
                     tables=tables, eos=eos, max_new_tokens=max_new_tokens, do_sample=do_sample,
                 )  # fmt: skip
                 dt = (time.perf_counter() - t0) / len(batch)
@@ -627,43 +633,46 @@ def _record(
     res.entities.extend(parsed.entities)
 
 
+def _outlines_model(model: Any, tokenizer: Any) -> Any:
+    """``outlines.from_transformers(model, tokenizer)``, with an ImportError naming the extra."""
+    try:
+        import outlines
+    except ImportError as e:
+        raise ImportError(f"backend='outlines' needs pip install 'nerlm[outlines]' ({e})") from e
+    return outlines.from_transformers(model, tokenizer)
+
+
+def _outlines_chat(instruction: str, demo: Sequence[tuple[str, str]]) -> Any:
+    """Few-shot ``(instruction, answer)`` turns and the instruction as an outlines ``Chat``."""
+    from outlines.inputs import Chat
+
+    msgs = []
+    for q, a in demo:
+        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    msgs.append({"role": "user", "content": instruction})
+    return Chat(msgs)
+
+
 def _generate_outlines(
-    model: Any,
+    om: Any,
     tokenizer: Any,
     fmt: OutputFormat,
     jobs: list[tuple[Example, list[str]]],
+    prompts: list[Any],
     *,
-    shots: Sequence[Example] | None,
-    shots_per_job: list[Sequence[Example]] | None,
     tables: list[_native.TokenTable],
     eos: list[int],
     max_new_tokens: int,
     do_sample: bool,
 ) -> list[tuple[str, bool]]:
-    """One batch through outlines; ``(output, ended)`` per job from nerlm's exact bytes."""
-    try:
-        import outlines
-        from outlines.inputs import Chat
+    """One batch through an outlines Generator with nerlm's processor; ``(output, ended)`` per
+    job, from nerlm's exact bytes."""
+    import outlines
 
-        from nerlm.outlines_processor import NerlmOutlinesProcessor
-    except ImportError as e:
-        raise ImportError(f"backend='outlines' needs pip install 'nerlm[outlines]' ({e})") from e
-    om = outlines.from_transformers(model, tokenizer)
+    from nerlm.outlines_processor import NerlmOutlinesProcessor
+
     proc = NerlmOutlinesProcessor(tables, om.tensor_library_name)
     generator = outlines.Generator(om, processor=proc)
-    prompts: list[Any] = []
-    for k, (ex, chunk) in enumerate(jobs):
-        own = shots_per_job[k] if shots_per_job is not None else (shots or ())
-        demo = [(fmt.render_prompt(s, chunk), fmt.render_target(s, chunk)) for s in own]
-        instruction = fmt.render_prompt(ex, chunk)
-        if getattr(tokenizer, "chat_template", None):
-            msgs = []
-            for q, a in demo:
-                msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
-            msgs.append({"role": "user", "content": instruction})
-            prompts.append(Chat(msgs))
-        else:
-            prompts.append(build_prompt(tokenizer, instruction, demo))
     kwargs: dict[str, Any] = {
         "max_new_tokens": max_new_tokens,
         "eos_token_id": eos,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from nerlm.data.jsonl import iter_json_lines
 from nerlm.data.model import Entity, Example
 from nerlm.data.report import ReadReport
 from nerlm.errors import DataFormatError
@@ -38,6 +39,19 @@ _SPLIT_WORDS = {
     "testing": "test",
     "sample": "sample",
 }
+
+
+def iter_text_records(path: str) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """``(line, record, text)`` for every record of a JSONL file whose records carry ``text``.
+
+    Raises:
+        DataFormatError: A line is not JSON, or not an object with a string ``text`` (with
+            file and line).
+    """
+    for line, rec in iter_json_lines(path):
+        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
+            raise DataFormatError(path, line, "expected a JSON object with a string 'text'")
+        yield line, rec, rec["text"]
 
 
 def guess_split(path: PathLike, split: str | None = None) -> str:

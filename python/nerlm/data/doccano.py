@@ -31,6 +31,7 @@ from nerlm.data._common import (
     from_utf16,
     guess_split,
     in_file_order,
+    iter_text_records,
     key_order,
     mark_final_newline,
     ordered_record,
@@ -41,7 +42,6 @@ from nerlm.data._common import (
     with_file_order,
     write_records,
 )
-from nerlm.data.jsonl import iter_json_lines
 from nerlm.data.model import Entity, Example
 from nerlm.data.report import ReadReport
 from nerlm.errors import DataFormatError
@@ -88,10 +88,7 @@ def read_doccano(
     problems = Problems(p, lenient, report)
     name = guess_split(p, split)
     out: list[Example] = []
-    for line, rec in iter_json_lines(p):
-        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-            raise DataFormatError(p, line, "expected a JSON object with a string 'text'")
-        text: str = rec["text"]
+    for line, rec, text in iter_text_records(p):
         styles = [s for s in _STYLES if s in rec]
         if len(styles) > 1:
             raise DataFormatError(p, line, f"the record has both {styles[0]!r} and {styles[1]!r}")

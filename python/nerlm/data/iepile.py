@@ -32,6 +32,7 @@ from nerlm.data._common import (
     Problems,
     guess_split,
     in_file_order,
+    iter_text_records,
     key_order,
     mark_final_newline,
     ordered_record,
@@ -41,7 +42,6 @@ from nerlm.data._common import (
     write_records,
     write_text_atomic,
 )
-from nerlm.data.jsonl import iter_json_lines
 from nerlm.data.model import Entity, Example
 from nerlm.data.report import ReadReport
 from nerlm.errors import DataFormatError
@@ -78,10 +78,7 @@ def read_iepile_raw(
     problems = Problems(p, lenient, report)
     name = guess_split(p, split)
     out: list[Example] = []
-    for line, rec in iter_json_lines(p):
-        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-            raise DataFormatError(p, line, "expected a JSON object with a string 'text'")
-        text: str = rec["text"]
+    for line, rec, text in iter_text_records(p):
         raw = rec.get("entity", [])
         if not isinstance(raw, list) or not all(
             isinstance(e, dict)

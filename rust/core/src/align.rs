@@ -347,14 +347,13 @@ impl<'a> DocAligner<'a> {
         }
     }
 
-    /// Candidates of the normalised stage, in original code points.
-    fn normalized_cands(&mut self, surface: &str) -> Vec<(u32, u32)> {
+    /// Candidates of the normalised stage, in original code points, into `out`.
+    fn normalized_cands(&mut self, surface: &str, out: &mut Vec<(u32, u32)>) {
         let needle = Normalized::string(surface, &self.opts.normalization);
         if needle.is_empty() {
-            return Vec::new();
+            return;
         }
         let n = self.normalized();
-        let mut out = Vec::new();
         for at in occurrences(n.text.as_bytes(), needle.as_bytes()) {
             let s = n.byte_to_char[at] as usize;
             let e = n.byte_to_char[at + needle.len()] as usize;
@@ -362,7 +361,6 @@ impl<'a> DocAligner<'a> {
                 out.push(span);
             }
         }
-        out
     }
 
     /// The best fuzzy match: `(start, end, score)` in original code points.
@@ -402,100 +400,65 @@ impl<'a> DocAligner<'a> {
         }
     }
 
+    /// Record a placement that claims its span in `group` and moves the cursor to its end.
+    fn claim(&mut self, group: u32, placed: Aligned, out: &mut Vec<Aligned>) {
+        self.claimed.push((group, placed.start, placed.end));
+        self.cursor = placed.end;
+        out.push(placed);
+    }
+
     fn place(&mut self, item: u32, surface: &str, group: u32, out: &mut Vec<Aligned>) {
-        let ungrounded = Aligned {
+        let at = |start, end, status, score| Aligned {
             item,
-            start: 0,
-            end: 0,
-            status: AlignStatus::Ungrounded,
-            score: 0.0,
+            start,
+            end,
+            status,
+            score,
         };
         if surface.is_empty() {
-            out.push(ungrounded);
+            out.push(at(0, 0, AlignStatus::Ungrounded, 0.0));
             return;
         }
-        let stages: [(AlignStatus, bool); 2] = [
-            (AlignStatus::Exact, true),
-            (
-                AlignStatus::Normalized,
-                !self.opts.normalization.is_identity(),
-            ),
-        ];
-        for (status, on) in stages {
-            if !on {
-                continue;
+        let normalize = !self.opts.normalization.is_identity();
+        for status in [AlignStatus::Exact, AlignStatus::Normalized] {
+            if status == AlignStatus::Normalized && !normalize {
+                break;
             }
             let mut cands = std::mem::take(&mut self.buf);
             cands.clear();
             if status == AlignStatus::Exact {
                 self.exact_cands(surface, group, &mut cands);
             } else {
-                cands.extend(self.normalized_cands(surface));
+                self.normalized_cands(surface, &mut cands);
             }
-            if cands.is_empty() {
-                self.buf = cands;
-                continue;
-            }
-            if self.opts.occurrence == Occurrence::All {
+            let picked = if cands.is_empty() {
+                Pick::None
+            } else if self.opts.occurrence == Occurrence::All {
                 let mut last_end = 0u32;
                 for &(s, e) in &cands {
                     if s >= last_end {
-                        out.push(Aligned {
-                            item,
-                            start: s,
-                            end: e,
-                            status,
-                            score: 1.0,
-                        });
+                        out.push(at(s, e, status, 1.0));
                         last_end = e;
                     }
                 }
                 self.buf = cands;
                 return;
-            }
-            let picked = self.pick(group, &mut cands.iter().copied());
+            } else {
+                self.pick(group, &mut cands.iter().copied())
+            };
             self.buf = cands;
             match picked {
-                Pick::Free(s, e) => {
-                    self.claimed.push((group, s, e));
-                    self.cursor = e;
-                    out.push(Aligned {
-                        item,
-                        start: s,
-                        end: e,
-                        status,
-                        score: 1.0,
-                    });
-                    return;
-                }
-                Pick::Taken(s, e) => {
-                    out.push(Aligned {
-                        item,
-                        start: s,
-                        end: e,
-                        status: AlignStatus::Duplicate,
-                        score: 1.0,
-                    });
-                    return;
-                }
+                Pick::Free(s, e) => return self.claim(group, at(s, e, status, 1.0), out),
+                Pick::Taken(s, e) => return out.push(at(s, e, AlignStatus::Duplicate, 1.0)),
                 Pick::None => {}
             }
         }
         if let Some(min) = self.opts.fuzzy {
             if let Some((s, e, score)) = self.fuzzy(surface, min) {
-                self.claimed.push((group, s, e));
-                self.cursor = e;
-                out.push(Aligned {
-                    item,
-                    start: s,
-                    end: e,
-                    status: AlignStatus::Fuzzy,
-                    score,
-                });
-                return;
+                return self.claim(group, at(s, e, AlignStatus::Fuzzy, score), out);
             }
         }
-        out.push(ungrounded);
+        out.push(at(0, 0, AlignStatus::Ungrounded, 0.0));
     }
 }
 

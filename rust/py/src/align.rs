@@ -49,38 +49,60 @@ fn u32_col(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<u32>> {
         .collect()
 }
 
-fn pairs(a: &PyReadonlyArray2<'_, i64>, what: &str) -> PyResult<Vec<(u32, u32)>> {
+/// The rows of an `[n, N]` int64 array as `u32`s; `bad` words the error for a row holding a
+/// negative or too large value.
+fn rows<const N: usize>(
+    a: &PyReadonlyArray2<'_, i64>,
+    what: &str,
+    bad: fn(&str, usize, &[i64]) -> Error,
+) -> PyResult<Vec<[u32; N]>> {
     let v = a.as_array();
-    if v.ncols() != 2 {
+    if v.ncols() != N {
         return Err(to_py(Error::Shape(format!(
-            "{what} must have shape [n, 2], not {:?}",
+            "{what} must have shape [n, {N}], not {:?}",
             v.shape()
         ))));
     }
     v.rows()
         .into_iter()
         .enumerate()
-        .map(|(i, r)| match (u32::try_from(r[0]), u32::try_from(r[1])) {
-            (Ok(a), Ok(b)) => Ok((a, b)),
-            _ => Err(to_py(Error::Offset(format!(
-                "{what}[{i}] = ({}, {}) has a negative or too large offset",
-                r[0], r[1]
-            )))),
+        .map(|(i, r)| {
+            let mut o = [0u32; N];
+            for (k, &x) in r.iter().enumerate() {
+                o[k] = u32::try_from(x).map_err(|_| to_py(bad(what, i, &r.to_vec())))?;
+            }
+            Ok(o)
         })
         .collect()
 }
 
-fn opt_pairs_array(py: Python<'_>, v: Vec<Option<(u32, u32)>>) -> PyResult<Bound<'_, PyAny>> {
-    let flat: Vec<i64> = v
-        .iter()
-        .flat_map(|p| match p {
-            Some((a, b)) => [i64::from(*a), i64::from(*b)],
-            None => [-1, -1],
-        })
-        .collect();
-    let a = Array2::from_shape_vec((v.len(), 2), flat)
-        .map_err(|e| to_py(Error::Shape(e.to_string())))?;
+fn pairs(a: &PyReadonlyArray2<'_, i64>, what: &str) -> PyResult<Vec<(u32, u32)>> {
+    let bad = |what: &str, i: usize, r: &[i64]| {
+        Error::Offset(format!(
+            "{what}[{i}] = ({}, {}) has a negative or too large offset",
+            r[0], r[1]
+        ))
+    };
+    Ok(rows::<2>(a, what, bad)?
+        .into_iter()
+        .map(|[x, y]| (x, y))
+        .collect())
+}
+
+/// An `[n, N]` int64 numpy array from its rows.
+fn array2<const N: usize>(py: Python<'_>, rows: Vec<[i64; N]>) -> PyResult<Bound<'_, PyAny>> {
+    let n = rows.len();
+    let flat: Vec<i64> = rows.into_iter().flatten().collect();
+    let a = Array2::from_shape_vec((n, N), flat).map_err(|e| to_py(Error::Shape(e.to_string())))?;
     Ok(a.into_pyarray(py).into_any())
+}
+
+fn opt_pairs_array(py: Python<'_>, v: Vec<Option<(u32, u32)>>) -> PyResult<Bound<'_, PyAny>> {
+    let rows = v
+        .into_iter()
+        .map(|p| p.map_or([-1, -1], |(a, b)| [i64::from(a), i64::from(b)]))
+        .collect();
+    array2(py, rows)
 }
 
 #[pyfunction]
@@ -236,13 +258,11 @@ fn plan_windows<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let off = pairs(&offsets, "offsets")?;
     let w = tokens::plan_windows(&off, n_chars, max_tokens, stride).map_err(to_py)?;
-    let flat: Vec<i64> = w
+    let rows = w
         .iter()
-        .flat_map(|w| [w.tok_start, w.tok_end, w.char_start, w.char_end].map(i64::from))
+        .map(|w| [w.tok_start, w.tok_end, w.char_start, w.char_end].map(i64::from))
         .collect();
-    let a = Array2::from_shape_vec((w.len(), 4), flat)
-        .map_err(|e| to_py(Error::Shape(e.to_string())))?;
-    Ok(a.into_pyarray(py).into_any())
+    array2(py, rows)
 }
 
 #[pyfunction]
@@ -251,28 +271,8 @@ fn merge_window_spans<'py>(
     windows: PyReadonlyArray2<'py, i64>,
     spans: PyReadonlyArray2<'py, i64>,
 ) -> PyResult<(Bound<'py, PyAny>, usize)> {
-    let cols = |a: &PyReadonlyArray2<'py, i64>, what: &str| -> PyResult<Vec<[u32; 4]>> {
-        let v = a.as_array();
-        if v.ncols() != 4 {
-            return Err(to_py(Error::Shape(format!(
-                "{what} must have shape [n, 4], not {:?}",
-                v.shape()
-            ))));
-        }
-        v.rows()
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let mut o = [0u32; 4];
-                for k in 0..4 {
-                    o[k] = u32::try_from(r[k])
-                        .map_err(|_| to_py(Error::Shape(format!("{what}[{i}] holds {}", r[k]))))?;
-                }
-                Ok(o)
-            })
-            .collect()
-    };
-    let w: Vec<Window> = cols(&windows, "windows")?
+    let bad = |what: &str, i: usize, r: &[i64]| Error::Shape(format!("{what}[{i}] holds {r:?}"));
+    let w: Vec<Window> = rows::<4>(&windows, "windows", bad)?
         .into_iter()
         .map(|[a, b, c, d]| Window {
             tok_start: a,
@@ -281,7 +281,7 @@ fn merge_window_spans<'py>(
             char_end: d,
         })
         .collect();
-    let s: Vec<WindowSpan> = cols(&spans, "spans")?
+    let s: Vec<WindowSpan> = rows::<4>(&spans, "spans", bad)?
         .into_iter()
         .map(|[window, label, start, end]| WindowSpan {
             window,
@@ -302,13 +302,11 @@ fn merge_window_spans<'py>(
         ))));
     }
     let (kept, dropped) = tokens::merge_window_spans(&w, &s);
-    let flat: Vec<i64> = kept
+    let rows = kept
         .iter()
-        .flat_map(|s| [s.window, s.label, s.start, s.end].map(i64::from))
+        .map(|s| [s.window, s.label, s.start, s.end].map(i64::from))
         .collect();
-    let a = Array2::from_shape_vec((kept.len(), 4), flat)
-        .map_err(|e| to_py(Error::Shape(e.to_string())))?;
-    Ok((a.into_pyarray(py).into_any(), dropped))
+    Ok((array2(py, rows)?, dropped))
 }
 
 /// Add the alignment functions to the module.
