@@ -25,9 +25,8 @@
 //! * `Plain { stop }`: no escaping; the string may not contain `stop` (an ASCII separator),
 //!   which ends it.
 
-use std::collections::HashMap;
 
-use smallvec::SmallVec;
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::text::{is_continuation, utf8_tail_len};
@@ -42,21 +41,87 @@ pub struct SuffixAutomaton {
     edges: Vec<(u32, u32)>,
     /// The root's transitions, dense by unit (`u32::MAX`: none).
     root: Vec<u32>,
-    /// Per state, the end index (inclusive) of the earliest occurrence of its strings
-    /// (`u32::MAX` for the root).
+    /// Kept only when asked for ([`SuffixAutomaton::with_links`]).
+    links: Option<Links>,
+}
+
+/// Per state: the end index (inclusive) of the earliest occurrence of its strings
+/// (`u32::MAX` for the root), its suffix link and its longest string's length.
+#[derive(Debug, Clone)]
+struct Links {
     first_end: Vec<u32>,
-    /// Suffix links and whether a state is a clone (for per-state minima over occurrences).
     link: Vec<u32>,
-    is_clone: Vec<bool>,
     len: Vec<u32>,
 }
 
+const NO_STATE: u32 = u32::MAX;
+
+/// A state under construction: its longest string's length, suffix link and earliest end,
+/// and up to two transitions inline (most states have one or two), the rest in
+/// [`Scratch::more`].
+#[derive(Clone, Copy)]
+struct Building {
+    len: u32,
+    link: u32,
+    first_end: u32,
+    n: u32,
+    e: [(u32, u32); 2],
+    /// Head of this state's further units in [`Scratch::pool`] (`NO_STATE`: none).
+    more: u32,
+}
+
+const EMPTY_STATE: Building = Building {
+    len: 0,
+    link: NO_STATE,
+    first_end: u32::MAX,
+    n: 0,
+    e: [(0, 0); 2],
+    more: NO_STATE,
+};
+
+/// Construction buffers, kept per thread between requests so that building an automaton
+/// does not fault in fresh pages every time (a server builds one per request).
+#[derive(Default)]
+struct Scratch {
+    st: Vec<Building>,
+    /// Transitions beyond the inline two: `(state << 32 | unit) -> target`.
+    more: FxHashMap<u64, u32>,
+    /// `(unit, next)` lists of those units per state (to copy a state when cloning it).
+    pool: Vec<(u32, u32)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Scratch larger than this (in states) is released after a build instead of kept.
+const KEEP_SCRATCH_STATES: usize = 1 << 20;
+
 impl SuffixAutomaton {
-    /// Build the automaton of all substrings of `units`.
+    /// Build the automaton of all substrings of `units` (O(n) expected).
     pub fn new(units: &[u32]) -> SuffixAutomaton {
-        // Most states have one or two transitions: keep them inline (no allocation). The
-        // root has one per distinct unit: keep it dense, indexed by unit.
-        type Edges = SmallVec<[(u32, u32); 2]>;
+        Self::build(units, false)
+    }
+
+    /// [`SuffixAutomaton::new`], keeping the suffix links and occurrence ends that
+    /// [`SuffixAutomaton::min_over_occurrences`] needs.
+    pub fn with_links(units: &[u32]) -> SuffixAutomaton {
+        Self::build(units, true)
+    }
+
+    fn build(units: &[u32], keep_links: bool) -> SuffixAutomaton {
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let sc = &mut *guard;
+            let out = Self::build_in(units, keep_links, sc);
+            if sc.st.capacity() > KEEP_SCRATCH_STATES {
+                *sc = Scratch::default();
+            }
+            out
+        })
+    }
+
+    fn build_in(units: &[u32], keep_links: bool, sc: &mut Scratch) -> SuffixAutomaton {
         let max_unit = units
             .iter()
             .copied()
@@ -64,118 +129,207 @@ impl SuffixAutomaton {
             .max()
             .unwrap_or(0);
         let barrier = max_unit + 1;
-        let dense = |u: u32| if u == BARRIER { barrier } else { u } as usize;
-        let mut root = vec![u32::MAX; barrier as usize + 1];
-        let cap = 2 * units.len() + 2;
-        let mut next: Vec<Edges> = Vec::with_capacity(cap);
-        let mut link: Vec<u32> = Vec::with_capacity(cap);
-        let mut len: Vec<u32> = Vec::with_capacity(cap);
-        let mut first_end: Vec<u32> = Vec::with_capacity(cap);
-        const NONE: u32 = u32::MAX;
-        next.push(Edges::new());
-        link.push(NONE);
-        len.push(0);
-        first_end.push(u32::MAX);
-        let mut last = 0usize;
-        #[inline]
-        fn get(next: &[Edges], root: &[u32], p: usize, c: u32, dc: usize) -> Option<u32> {
+        let dense = |u: u32| if u == BARRIER { barrier } else { u };
+        let mut root = vec![NO_STATE; barrier as usize + 1];
+        let Scratch { st, more, pool } = sc;
+        st.clear();
+        more.clear();
+        pool.clear();
+        st.reserve(units.len() * 2 + 2);
+        let key = |p: u32, c: u32| u64::from(p) << 32 | u64::from(c);
+        st.push(EMPTY_STATE);
+
+        #[inline(always)]
+        fn get(st: &[Building], root: &[u32], more: &FxHashMap<u64, u32>, p: u32, c: u32) -> u32 {
             if p == 0 {
-                let t = root[dc];
-                return (t != u32::MAX).then_some(t);
+                return root[c as usize];
             }
-            next[p].iter().find(|e| e.0 == c).map(|e| e.1)
+            let s = &st[p as usize];
+            if s.n > 0 && s.e[0].0 == c {
+                return s.e[0].1;
+            }
+            if s.n > 1 && s.e[1].0 == c {
+                return s.e[1].1;
+            }
+            if s.n > 2 {
+                if let Some(&t) = more.get(&(u64::from(p) << 32 | u64::from(c))) {
+                    return t;
+                }
+            }
+            NO_STATE
         }
-        #[inline]
-        fn set(next: &mut [Edges], root: &mut [u32], p: usize, c: u32, dc: usize, t: u32) {
-            if p == 0 {
-                root[dc] = t;
-                return;
-            }
-            match next[p].iter_mut().find(|e| e.0 == c) {
-                Some(e) => e.1 = t,
-                None => next[p].push((c, t)),
-            }
-        }
-        for &c in units {
-            let dc = dense(c);
-            let cur = next.len();
-            next.push(Edges::new());
-            len.push(len[last] + 1);
-            link.push(0);
-            first_end.push(len[last]);
-            let mut p = last as u32;
-            while p != NONE && get(&next, &root, p as usize, c, dc).is_none() {
-                set(&mut next, &mut root, p as usize, c, dc, cur as u32);
-                p = link[p as usize];
-            }
-            if p != NONE {
-                let q = get(&next, &root, p as usize, c, dc).expect("transition exists") as usize;
-                if len[p as usize] + 1 == len[q] {
-                    link[cur] = q as u32;
+
+        let mut last = 0u32;
+        for &unit in units {
+            let c = dense(unit);
+            let cur = st.len() as u32;
+            let last_len = st[last as usize].len;
+            st.push(Building {
+                len: last_len + 1,
+                link: 0,
+                first_end: last_len,
+                ..EMPTY_STATE
+            });
+            let mut p = last;
+            while p != NO_STATE && get(st, &root, more, p, c) == NO_STATE {
+                if p == 0 {
+                    root[c as usize] = cur;
+                    break;
+                }
+                let s = &mut st[p as usize];
+                if s.n < 2 {
+                    s.e[s.n as usize] = (c, cur);
                 } else {
-                    let clone = next.len();
-                    let copied = next[q].clone();
-                    next.push(copied);
-                    len.push(len[p as usize] + 1);
-                    link.push(link[q]);
-                    first_end.push(first_end[q]);
-                    while p != NONE && get(&next, &root, p as usize, c, dc) == Some(q as u32) {
-                        set(&mut next, &mut root, p as usize, c, dc, clone as u32);
-                        p = link[p as usize];
+                    more.insert(key(p, c), cur);
+                    pool.push((c, s.more));
+                    s.more = pool.len() as u32 - 1;
+                }
+                s.n += 1;
+                p = s.link;
+            }
+            // The root has no suffix link: a walk that added a root edge ends there.
+            if p != NO_STATE && !(p == 0 && root[c as usize] == cur) {
+                let q = get(st, &root, more, p, c);
+                let (p_len, q_state) = (st[p as usize].len, st[q as usize]);
+                if p_len + 1 == q_state.len {
+                    st[cur as usize].link = q;
+                } else {
+                    let clone = st.len() as u32;
+                    let mut copy = Building {
+                        len: p_len + 1,
+                        more: NO_STATE,
+                        ..q_state
+                    };
+                    let mut e = q_state.more;
+                    while e != NO_STATE {
+                        let (u, next) = pool[e as usize];
+                        let t = more[&key(q, u)];
+                        more.insert(key(clone, u), t);
+                        pool.push((u, copy.more));
+                        copy.more = pool.len() as u32 - 1;
+                        e = next;
                     }
-                    link[q] = clone as u32;
-                    link[cur] = clone as u32;
+                    st.push(copy);
+                    // Redirect p and its suffix-link ancestors from q to the clone.
+                    while p != NO_STATE {
+                        if p == 0 {
+                            if root[c as usize] == q {
+                                root[c as usize] = clone;
+                            }
+                            break;
+                        }
+                        let s = &mut st[p as usize];
+                        if s.n > 0 && s.e[0].0 == c {
+                            if s.e[0].1 != q {
+                                break;
+                            }
+                            s.e[0].1 = clone;
+                        } else if s.n > 1 && s.e[1].0 == c {
+                            if s.e[1].1 != q {
+                                break;
+                            }
+                            s.e[1].1 = clone;
+                        } else {
+                            match more.get_mut(&key(p, c)) {
+                                Some(t) if *t == q => *t = clone,
+                                _ => break,
+                            }
+                        }
+                        p = s.link;
+                    }
+                    st[q as usize].link = clone;
+                    st[cur as usize].link = clone;
                 }
             }
             last = cur;
         }
-        // Root edges: from the dense table (the barrier column is dropped).
-        root[barrier as usize] = u32::MAX;
-        next[0] = (0..barrier)
-            .filter(|&u| root[u as usize] != u32::MAX)
-            .map(|u| (u, root[u as usize]))
-            .collect();
-        let mut offsets = Vec::with_capacity(next.len() + 1);
-        let mut edges = Vec::with_capacity(next.iter().map(|v| v.len()).sum());
+        // CSR, sorted per state; barrier transitions dropped.
+        root[barrier as usize] = NO_STATE;
+        let mut offsets = Vec::with_capacity(st.len() + 1);
+        let root_edges = root.iter().filter(|&&t| t != NO_STATE).count();
+        let n_edges = root_edges + st.iter().skip(1).map(|s| s.n as usize).sum::<usize>();
+        let mut edges: Vec<(u32, u32)> = Vec::with_capacity(n_edges);
         offsets.push(0);
-        for v in &mut next {
-            v.sort_unstable_by_key(|e| e.0);
-            edges.extend(v.iter().filter(|e| e.0 != BARRIER));
+        edges.extend(
+            (0..barrier)
+                .filter(|&u| root[u as usize] != NO_STATE)
+                .map(|u| (u, root[u as usize])),
+        );
+        offsets.push(edges.len() as u32);
+        for (i, s) in st.iter().enumerate().skip(1) {
+            let from = edges.len();
+            edges.extend_from_slice(&s.e[..(s.n as usize).min(2)]);
+            let mut e = s.more;
+            while e != NO_STATE {
+                let (u, next) = pool[e as usize];
+                edges.push((u, more[&key(i as u32, u)]));
+                e = next;
+            }
+            let mine = &mut edges[from..];
+            match mine.len() {
+                0 | 1 => {}
+                2 => {
+                    if mine[0].0 > mine[1].0 {
+                        mine.swap(0, 1);
+                    }
+                }
+                _ => mine.sort_unstable_by_key(|e| e.0),
+            }
+            if mine.last().is_some_and(|e| e.0 == barrier) {
+                edges.pop();
+            }
             offsets.push(edges.len() as u32);
         }
-        let mut is_clone = vec![false; next.len()];
-        for (i, c) in is_clone.iter_mut().enumerate() {
-            // A clone's earliest end is shared with the state it was cloned from and it is
-            // not the longest string of any prefix: detect clones by their length.
-            *c = i > 0 && first_end[i] != len[i] - 1;
-        }
+        let links = keep_links.then(|| Links {
+            first_end: st.iter().map(|s| s.first_end).collect(),
+            link: st.iter().map(|s| s.link).collect(),
+            len: st.iter().map(|s| s.len).collect(),
+        });
         SuffixAutomaton {
             offsets,
             edges,
             root,
-            first_end,
-            link,
-            is_clone,
-            len,
+            links,
         }
     }
 
     /// For every state, the minimum of `cost[e]` over the end indices `e` of all occurrences
     /// of its strings (the root gets the minimum over all `e`). O(states).
+    ///
+    /// # Panics
+    /// When the automaton was built without links ([`SuffixAutomaton::new`]).
     pub fn min_over_occurrences(&self, cost: &[u32]) -> Vec<u32> {
-        let n = self.first_end.len();
+        let lk = self
+            .links
+            .as_ref()
+            .expect("built with SuffixAutomaton::with_links");
+        let n = lk.first_end.len();
         let mut best = vec![u32::MAX; n];
         for i in 1..n {
-            if !self.is_clone[i] {
-                best[i] = cost[self.first_end[i] as usize];
+            // A clone shares its earliest end with the state it was cloned from and is not
+            // the longest string of any prefix: it adds no occurrence of its own.
+            if lk.first_end[i] == lk.len[i] - 1 {
+                best[i] = cost[lk.first_end[i] as usize];
             }
         }
-        // Children (by suffix link) before parents: decreasing length.
-        let mut order: Vec<usize> = (1..n).collect();
-        order.sort_unstable_by_key(|&i| std::cmp::Reverse(self.len[i]));
-        for i in order {
-            let p = self.link[i] as usize;
-            best[p] = best[p].min(best[i]);
+        // Children (by suffix link) before parents: decreasing length (a counting sort).
+        let max_len = lk.len.iter().copied().max().unwrap_or(0) as usize;
+        let mut count = vec![0u32; max_len + 2];
+        for &l in &lk.len[1..] {
+            count[l as usize + 1] += 1;
+        }
+        for i in 1..count.len() {
+            count[i] += count[i - 1];
+        }
+        let mut order = vec![0u32; n - 1];
+        for i in 1..n {
+            let l = lk.len[i] as usize;
+            order[count[l] as usize] = i as u32;
+            count[l] += 1;
+        }
+        for &i in order.iter().rev() {
+            let p = lk.link[i as usize] as usize;
+            best[p] = best[p].min(best[i as usize]);
         }
         best
     }
@@ -514,21 +668,35 @@ impl GroundedString {
                 },
             }
         };
-        let candidates: Vec<char> = match text {
+        // The text's distinct characters, numbered in order of first occurrence (one hash
+        // lookup per character; only the distinct ones are sorted).
+        let mut first_ids: Vec<u32> = Vec::new();
+        let distinct: Vec<char> = match text {
             Some(t) => {
-                let mut cs: Vec<char> = t.chars().collect();
-                cs.sort_unstable();
-                cs.dedup();
-                cs
+                let mut ids: FxHashMap<char, u32> =
+                    FxHashMap::with_capacity_and_hasher(t.len().min(4096) / 2, Default::default());
+                let mut seen = Vec::new();
+                first_ids.reserve(t.len());
+                for c in t.chars() {
+                    let next = seen.len() as u32;
+                    let id = *ids.entry(c).or_insert_with(|| {
+                        seen.push(c);
+                        next
+                    });
+                    first_ids.push(id);
+                }
+                seen
             }
             None => (0u8..0x20)
                 .map(char::from)
                 .chain(['"', '\'', '\\', '&', '<', '>', '\u{7f}'])
                 .collect(),
         };
+        let mut candidates = distinct.clone();
+        candidates.sort_unstable();
         let mut specials = Vec::new();
-        let mut index: HashMap<char, u32> = HashMap::new();
-        for c in candidates {
+        let mut index: FxHashMap<char, u32> = FxHashMap::default();
+        for &c in &candidates {
             let forms = form(c);
             if forms.iter().any(Option::is_some) {
                 index.insert(c, specials.len() as u32);
@@ -540,35 +708,46 @@ impl GroundedString {
             _ => None,
         };
         let mut quote_at: Vec<u8> = Vec::new();
-        let mut raw_chars: Vec<char> = match text {
-            Some(t) => t
-                .chars()
+        let raw_chars: Vec<char> = match text {
+            Some(_) => candidates
+                .iter()
+                .copied()
                 .filter(|c| Some(*c) != stop_char && !index.contains_key(c))
                 .collect(),
             None => Vec::new(),
         };
-        raw_chars.sort_unstable();
-        raw_chars.dedup();
         let n_raw = raw_chars.len() as u32;
-        let sam = text.map(|t| {
-            let mut units = Vec::with_capacity(t.len() / 2);
-            for c in t.chars() {
-                if Some(c) == stop_char {
-                    units.push(BARRIER);
-                } else if let Some(&k) = index.get(&c) {
-                    quote_at.resize(units.len(), 0);
-                    quote_at.push(match c {
-                        '\'' => 1,
-                        '"' => 2,
-                        _ => 0,
-                    });
-                    units.push(n_raw + k);
-                } else {
-                    units.push(raw_chars.binary_search(&c).expect("listed") as u32);
-                }
+        let sam = text.map(|_| {
+            // Unit and quote kind of each distinct character, then of each position.
+            let unit_of: Vec<(u32, u8)> = distinct
+                .iter()
+                .map(|&c| {
+                    if Some(c) == stop_char {
+                        (BARRIER, 0)
+                    } else if let Some(&k) = index.get(&c) {
+                        let q = match c {
+                            '\'' => 1,
+                            '"' => 2,
+                            _ => 0,
+                        };
+                        (n_raw + k, q)
+                    } else {
+                        (raw_chars.binary_search(&c).expect("listed") as u32, 0)
+                    }
+                })
+                .collect();
+            let units: Vec<u32> = first_ids.iter().map(|&i| unit_of[i as usize].0).collect();
+            if quoting == Quoting::PyRepr {
+                quote_at = first_ids.iter().map(|&i| unit_of[i as usize].1).collect();
             }
-            quote_at.resize(units.len(), 0);
-            (SuffixAutomaton::new(&units), units)
+            (
+                if quoting == Quoting::PyRepr {
+                    SuffixAutomaton::with_links(&units)
+                } else {
+                    SuffixAutomaton::new(&units)
+                },
+                units,
+            )
         });
         let mut to_quote = [Vec::new(), Vec::new()];
         let sam = match sam {
@@ -962,6 +1141,51 @@ mod tests {
             assert!(!sam.contains(&u), "{s}");
         }
         assert!(sam.len() <= 2 * 5);
+    }
+
+    proptest::proptest! {
+        /// The automaton accepts exactly the substrings (barriers excluded), its edges are
+        /// sorted, it has at most 2n states, and the occurrence minima equal brute force.
+        #[test]
+        fn sam_matches_brute_force(
+            units in proptest::collection::vec(0u32..4, 0..60),
+            probes in proptest::collection::vec(proptest::collection::vec(0u32..4, 1..6), 1..30),
+            barrier_at in proptest::option::of(0usize..60),
+        ) {
+            let mut units = units;
+            if let Some(i) = barrier_at.filter(|&i| i < units.len()) {
+                units[i] = BARRIER;
+            }
+            let sam = SuffixAutomaton::with_links(&units);
+            proptest::prop_assert!(sam.len() <= 2 * units.len().max(1) + 1);
+            for st in 0..sam.len() as u32 {
+                let e = sam.edges(st);
+                proptest::prop_assert!(e.windows(2).all(|w| w[0].0 < w[1].0));
+                proptest::prop_assert!(e.iter().all(|x| x.0 != BARRIER));
+            }
+            let n = units.len();
+            for probe in &probes {
+                let found = (0..n).any(|i| units[i..].starts_with(probe));
+                proptest::prop_assert_eq!(sam.contains(probe), found, "{:?} in {:?}", probe, units);
+            }
+            // min over occurrences: cost[e] = e * 7 % 11, state of each probe found.
+            let cost: Vec<u32> = (0..n as u32).map(|e| e * 7 % 11).collect();
+            let best = sam.min_over_occurrences(&cost);
+            for probe in &probes {
+                let mut st = 0u32;
+                if !probe.iter().all(|&c| sam.step(st, c).map(|t| st = t).is_some()) {
+                    continue;
+                }
+                // Strings of the same state share their end set: the minimum over the ends
+                // of every occurrence of `probe`.
+                let want = (0..n)
+                    .filter(|&i| units[i..].starts_with(probe))
+                    .map(|i| cost[i + probe.len() - 1])
+                    .min()
+                    .expect("found");
+                proptest::prop_assert_eq!(best[st as usize], want);
+            }
+        }
     }
 
     #[test]
