@@ -17,7 +17,7 @@ fn main() {
         let fmt = if case == "A" { "iepile-json" } else { "xml-inline" };
         let text = t["text"].as_str().unwrap();
         let trace: Vec<u32> = t["trace"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
-        let reps = 5;
+        let reps: usize = std::env::var("REPS").ok().and_then(|x| x.parse().ok()).unwrap_or(5);
         let mut all = vec![Vec::new(); trace.len()];
         let mut setup = Vec::new();
         for _ in 0..reps {

@@ -491,6 +491,14 @@ pub struct StrState {
     pub flags: u8,
 }
 
+impl StrState {
+    /// Is this the state at the start of a string (nothing written yet)?
+    #[inline]
+    pub fn is_fresh(&self) -> bool {
+        self.chars == 0 && self.esc == 0 && self.pending == 0 && self.part == 0
+    }
+}
+
 const F_MODE: u8 = 1;
 const F_SQ: u8 = 2;
 const F_DQ: u8 = 4;

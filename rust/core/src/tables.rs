@@ -7,8 +7,9 @@
 //! with the grammar's byte automaton, pruning every subtree the grammar refuses, so its cost is
 //! proportional to the allowed prefixes, not to the vocabulary size.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 
 use rayon::prelude::*;
 
@@ -23,7 +24,66 @@ pub struct TokenTable {
     vocab: Arc<Vocab>,
     grammar: Grammar,
     /// Inner masks of string states (tokens wholly inside an entity string), by state.
-    inner: Mutex<HashMap<StrState, Arc<Inner>>>,
+    inner: Mutex<FxHashMap<StrState, Arc<Inner>>>,
+    /// Whole masks of the states that recur (structure between strings, string starts), by
+    /// [`Grammar::mask_key`]; `None` for a state filled once so far.
+    full: Mutex<FxHashMap<State, Option<Arc<FullMask>>>>,
+}
+
+/// A cached whole mask: the allowed ids when there are few, else the bitmask words.
+#[derive(Debug)]
+enum FullMask {
+    Ids(Vec<u32>),
+    Words(Vec<u32>, usize),
+}
+
+/// Masks with at most this many allowed ids are cached as a list of ids.
+const SPARSE_IDS: usize = 1024;
+
+impl FullMask {
+    /// Capture a filled row holding `count` allowed ids.
+    fn capture(row: &[u32], count: usize) -> FullMask {
+        if count > SPARSE_IDS {
+            return FullMask::Words(row.to_vec(), count);
+        }
+        let mut ids = Vec::with_capacity(count);
+        for (w, &bits) in row.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                ids.push(w as u32 * 32 + b.trailing_zeros());
+                b &= b - 1;
+            }
+        }
+        FullMask::Ids(ids)
+    }
+
+    /// Write into `row` (any length): ids beyond it stay out. Returns the allowed count.
+    fn write(&self, row: &mut [u32]) -> usize {
+        match self {
+            FullMask::Ids(ids) => {
+                row.fill(0);
+                let limit = row.len() * 32;
+                let mut n = 0;
+                for &t in ids {
+                    if (t as usize) < limit {
+                        row[t as usize / 32] |= 1 << (t % 32);
+                        n += 1;
+                    }
+                }
+                n
+            }
+            FullMask::Words(words, count) => {
+                let k = words.len().min(row.len());
+                row[..k].copy_from_slice(&words[..k]);
+                row[k..].fill(0);
+                if k == words.len() {
+                    *count
+                } else {
+                    row.iter().map(|x| x.count_ones() as usize).sum()
+                }
+            }
+        }
+    }
 }
 
 /// The cached part of a string state's mask.
@@ -33,8 +93,9 @@ struct Inner {
     words: Vec<u32>,
     /// Their number.
     ones: usize,
-    /// Tokens that close the string: `(token, index of the closing byte)`, where the bytes
-    /// before it are valid content that may end there.
+    /// Tokens that close the string after some content: `(token, index of the closing
+    /// byte)`, where the bytes before it are valid content that may end there. Tokens that
+    /// start with the closing byte are not listed (the fill walks the trie below that byte).
     closing: Vec<(u32, u32)>,
 }
 
@@ -60,7 +121,8 @@ impl TokenTable {
         TokenTable {
             vocab,
             grammar,
-            inner: Mutex::new(HashMap::new()),
+            inner: Mutex::new(FxHashMap::default()),
+            full: Mutex::new(FxHashMap::default()),
         }
     }
 
@@ -80,6 +142,38 @@ impl TokenTable {
     /// # Errors
     /// [`Error::Shape`] when `row` is too short for the vocabulary's ids.
     pub fn fill_bitmask(&self, s: State, row: &mut [u32]) -> Result<usize> {
+        let Some(key) = self.grammar.mask_key(s) else {
+            return Ok(self.compute_mask(s, row));
+        };
+        // A state's mask is kept from its second fill on: most literal states are filled
+        // once per output, and keeping every mask would cost a scan of the row each.
+        let seen = match self.full.lock() {
+            Ok(mut m) => match m.get(&key) {
+                Some(Some(mask)) => {
+                    let mask = mask.clone();
+                    drop(m);
+                    return Ok(mask.write(row));
+                }
+                Some(None) => true,
+                None => {
+                    m.insert(key, None);
+                    false
+                }
+            },
+            Err(_) => false,
+        };
+        let count = self.compute_mask(s, row);
+        // Rows shorter than the vocabulary would cache a truncated mask.
+        if seen && row.len() * 32 >= self.vocab.size() {
+            if let Ok(mut m) = self.full.lock() {
+                m.insert(key, Some(Arc::new(FullMask::capture(row, count))));
+            }
+        }
+        Ok(count)
+    }
+
+    /// Compute the mask of `s` into `row` (no whole-mask cache).
+    fn compute_mask(&self, s: State, row: &mut [u32]) -> usize {
         row.fill(0);
         let limit = row.len() * 32;
         let g = &self.grammar;
@@ -94,6 +188,28 @@ impl TokenTable {
                 row[..n].copy_from_slice(&cached.words[..n]);
                 count += cached.ones;
                 if let Some(after) = g.after_close(s) {
+                    // Tokens that start with the closing byte: the trie below that byte,
+                    // walked from the state after it (it prunes what may not follow).
+                    let trie = self.vocab.trie();
+                    if strings.can_close(inner) {
+                        if let Some(node) = trie.child(0, close) {
+                            let mut set = |t: u32| {
+                                if (t as usize) < limit && row[t as usize / 32] >> (t % 32) & 1 == 0 {
+                                    row[t as usize / 32] |= 1 << (t % 32);
+                                    count += 1;
+                                }
+                            };
+                            trie.tokens_at(node, &mut set);
+                            trie.walk_below(
+                                node,
+                                after,
+                                |st, b| g.step(st, b),
+                                |st, out| g.candidate_bytes(st, out),
+                                &mut set,
+                            );
+                        }
+                    }
+                    // Tokens with content before the closing byte (cached per string state).
                     for &(t, j) in &cached.closing {
                         let (w, bit) = (t as usize / 32, t % 32);
                         if w < row.len() && row[w] >> bit & 1 == 0 {
@@ -128,7 +244,7 @@ impl TokenTable {
                 }
             }
         }
-        Ok(count)
+        count
     }
 
     /// The cached part of the mask of string state `inner` (computed once per state).
@@ -150,7 +266,8 @@ impl TokenTable {
             let mut st = inner;
             for (j, &b) in bytes.iter().enumerate() {
                 if b == close && !strings.in_escape(st) {
-                    if strings.can_close(st) {
+                    // A token starting with the closing byte is found by the fill's walk.
+                    if j > 0 && strings.can_close(st) {
                         closing.push((t, j as u32));
                     }
                     continue 'tokens;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use numpy::{PyReadwriteArray2, PyUntypedArrayMethods};
+use numpy::{PyArray2, PyArrayMethods, PyReadwriteArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -205,15 +205,47 @@ struct Matcher {
     inner: tables::Matcher,
 }
 
-fn check_row(bitmask: &PyReadwriteArray2<'_, i32>, row: usize) -> PyResult<()> {
-    let shape = bitmask.shape();
-    if row >= shape[0] {
-        return Err(to_py(nerlm_core::Error::Shape(format!(
-            "row {row} is outside a bitmask of {} rows",
-            shape[0]
-        ))));
+/// Row `row` of `bitmask` (a writeable, C-contiguous int32 numpy array of shape
+/// `[batch, words]`) as `u32` words, checked to hold `vocab_size` token ids.
+///
+/// The row is written in place while the GIL is held and no other Rust reference to the
+/// array exists, so numpy's borrow tracking (a dictionary lookup per call, most of a fill's
+/// cost from Python) is skipped; flags, dtype, shape and contiguity are still checked.
+fn bitmask_row<'a>(
+    bitmask: &'a Bound<'_, PyAny>,
+    row: usize,
+    vocab_size: usize,
+) -> PyResult<&'a mut [u32]> {
+    let shape_err = |m: String| to_py(nerlm_core::Error::Shape(m));
+    let arr = bitmask.cast::<PyArray2<i32>>().map_err(|_| {
+        shape_err("bitmask must be a 2-D numpy array of int32 (see nerlm.allocate_token_bitmask)".into())
+    })?;
+    if !arr.is_c_contiguous() {
+        return Err(shape_err("bitmask must be C-contiguous".into()));
     }
-    Ok(())
+    // SAFETY: `arr` is a live numpy array; its flags field is plain data.
+    let flags = unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(arr.as_array_ptr())).flags };
+    if flags & numpy::npyffi::NPY_ARRAY_WRITEABLE == 0 {
+        return Err(shape_err("bitmask must be writeable".into()));
+    }
+    let shape = arr.shape();
+    let (rows, words) = (shape[0], shape[1]);
+    if row >= rows {
+        return Err(shape_err(format!("row {row} is outside a bitmask of {rows} rows")));
+    }
+    let need = bitmask_words(vocab_size);
+    if words < need {
+        return Err(shape_err(format!(
+            "bitmask rows of {words} words cannot hold {vocab_size} token ids (need {need})"
+        )));
+    }
+    // SAFETY: the array is C-contiguous int32 with at least `rows * words` elements, alive for
+    // 'a (borrowed from `bitmask`), written only here under the GIL; i32 and u32 share size,
+    // alignment and every bit pattern.
+    unsafe {
+        let base = arr.data().cast::<u32>();
+        Ok(std::slice::from_raw_parts_mut(base.add(row * words), words))
+    }
 }
 
 #[pymethods]
@@ -223,33 +255,11 @@ impl Matcher {
     }
 
     #[pyo3(signature = (bitmask, row=0))]
-    fn fill_next_token_bitmask(
-        &self,
-        mut bitmask: PyReadwriteArray2<'_, i32>,
-        row: usize,
-    ) -> PyResult<usize> {
-        check_row(&bitmask, row)?;
-        let words = bitmask.shape()[1];
-        let need = bitmask_words(self.inner.table().vocab().size());
-        if words < need {
-            return Err(to_py(nerlm_core::Error::Shape(format!(
-                "bitmask rows of {words} words cannot hold {} token ids (need {need})",
-                self.inner.table().vocab().size()
-            ))));
-        }
-        let mut arr = bitmask.as_array_mut();
-        let mut r = arr.row_mut(row);
-        let slice = r.as_slice_mut().ok_or_else(|| {
-            to_py(nerlm_core::Error::Shape(
-                "bitmask must be C-contiguous".into(),
-            ))
-        })?;
-        // SAFETY-free reinterpretation: i32 and u32 have the same layout.
-        let words_u32: &mut [u32] = bytemuck_cast(slice);
-        let m = &self.inner;
-        // One row is a few microseconds of work: releasing the GIL would cost more than it
-        // saves (the batch call releases it).
-        m.fill_bitmask(words_u32).map_err(to_py)
+    fn fill_next_token_bitmask(&self, bitmask: &Bound<'_, PyAny>, row: usize) -> PyResult<usize> {
+        let words_u32 = bitmask_row(bitmask, row, self.inner.table().vocab().size())?;
+        // One row is a microsecond of work: releasing the GIL would cost more than it saves
+        // (the batch call releases it).
+        self.inner.fill_bitmask(words_u32).map_err(to_py)
     }
 
     fn is_accepting(&self) -> bool {

@@ -146,6 +146,25 @@ impl JsonLines {
         }
     }
 
+    /// The key under which `s`'s token mask may be cached: `s` with the line count dropped
+    /// when no maximum makes it matter; `None` inside a string that has begun.
+    pub fn mask_key(&self, s: JsonLinesState) -> Option<JsonLinesState> {
+        use JsonLinesState::*;
+        let n = |n: u16| if self.max_entities.is_some() { n } else { 0 };
+        Some(match s {
+            Str { n: k, s } => {
+                if !s.is_fresh() {
+                    return None;
+                }
+                Str { n: n(k), s }
+            }
+            Lit { mid, pos, n: k } => Lit { mid, pos, n: n(k) },
+            Label { node, n: k } => Label { node, n: n(k) },
+            LineEnd { n: k } => LineEnd { n: n(k) },
+            other => other,
+        })
+    }
+
     /// The state after the closing quote of the string `s` is in (its content not checked).
     pub fn after_close(&self, s: JsonLinesState) -> Option<JsonLinesState> {
         match s {

@@ -177,6 +177,25 @@ impl KeyedLists {
         }
     }
 
+    /// The key under which `s`'s token mask may be cached: `s` with the entity count dropped
+    /// when no maximum makes it matter; `None` inside a string that has begun.
+    pub fn mask_key(&self, s: KeyedState) -> Option<KeyedState> {
+        use KeyedState::*;
+        let n = |n: u16| if self.max_entities.is_some() { n } else { 0 };
+        Some(match s {
+            Str { key, n: k, s } => {
+                if !s.is_fresh() {
+                    return None;
+                }
+                Str { key, n: n(k), s }
+            }
+            AfterStr { key, n: k } => AfterStr { key, n: n(k) },
+            Comma { key, n: k } => Comma { key, n: n(k) },
+            Space { key, n: k } => Space { key, n: n(k) },
+            other => other,
+        })
+    }
+
     /// The state after the closing quote of the string `s` is in (its content not checked).
     pub fn after_close(&self, s: KeyedState) -> Option<KeyedState> {
         match s {

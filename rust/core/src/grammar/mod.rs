@@ -256,6 +256,18 @@ impl Grammar {
         }
     }
 
+    /// The key under which the token mask of `s` may be cached, or `None` when `s`'s mask is
+    /// not worth keeping (inside a string that has begun; `xml-inline`, whose states carry
+    /// the input position). States with equal keys have equal masks.
+    pub fn mask_key(&self, s: State) -> Option<State> {
+        match (self, s) {
+            (Grammar::Keyed(g), State::Keyed(s)) => g.mask_key(s).map(State::Keyed),
+            (Grammar::JsonLines(g), State::JsonLines(s)) => g.mask_key(s).map(State::JsonLines),
+            (Grammar::TypePairs(g), State::TypePairs(s)) => g.mask_key(s).map(State::TypePairs),
+            _ => None,
+        }
+    }
+
     /// The state after the byte that closes the string `s` is in (content not checked).
     pub fn after_close(&self, s: State) -> Option<State> {
         match (self, s) {

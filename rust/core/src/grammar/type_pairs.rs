@@ -166,6 +166,23 @@ impl TypePairs {
         }
     }
 
+    /// The key under which `s`'s token mask may be cached: `s` with the pair count dropped
+    /// when no maximum makes it matter; `None` inside a string that has begun.
+    pub fn mask_key(&self, s: TypePairsState) -> Option<TypePairsState> {
+        use TypePairsState::*;
+        let n = |n: u16| if self.max_entities.is_some() { n } else { 0 };
+        Some(match s {
+            Str { n: k, s } => {
+                if !s.is_fresh() {
+                    return None;
+                }
+                Str { n: n(k), s }
+            }
+            Label { node, first, n: k } => Label { node, first, n: n(k) },
+            Sep { pos, n: k } => Sep { pos, n: n(k) },
+        })
+    }
+
     /// The state after the first byte of the pair separator that ends the entity `s` is in
     /// (its content not checked); `None` when no further pair is allowed.
     pub fn after_close(&self, s: TypePairsState) -> Option<TypePairsState> {
