@@ -1,48 +1,97 @@
-//! Replay gold token traces (JSON from a file) and print Rust-only fill times per step kind.
+//! Replay gold token traces through the decoding tables in Rust alone and print setup and
+//! per-step fill times (the binding's share of `benches/bench_tables.py` is the difference).
+//!
+//! ```text
+//! python benches/bench_tables.py --dump-traces /tmp/traces.json
+//! cargo run --release -p nerlm-benches --example replay -- /tmp/traces.json [REPS]
+//! ```
+//!
+//! Cold = the first replay on a fresh table (caches empty); warm = the fastest of the other
+//! replays, each on a fresh table too, so only process-wide effects (allocator, CPU caches)
+//! differ.
+
 use std::sync::Arc;
 use std::time::Instant;
+
 use nerlm_core::grammar::{Grammar, GrammarOptions};
 use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
 use nerlm_core::vocab::Vocab;
 
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+
+fn percentile(sorted: &[u128], q: f64) -> u128 {
+    let k = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[k - 1]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let json = std::fs::read_to_string(&args[1]).unwrap();
-    let traces: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&args[2]).unwrap()).unwrap();
-    let vocab = Arc::new(Vocab::from_tokenizer_json(&json, &[151_643]).unwrap());
-    let labels: Vec<String> = ["人名","组织机构","景点","企业","电影","书名","政府","职位","地址","游戏"].iter().map(|s| s.to_string()).collect();
-    let opts = GrammarOptions { grounded: true, ..Default::default() };
-    for t in traces.as_array().unwrap() {
-        let case = t["case"].as_str().unwrap();
-        let fmt = if case == "A" { "iepile-json" } else { "xml-inline" };
-        let text = t["text"].as_str().unwrap();
-        let trace: Vec<u32> = t["trace"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
-        let reps: usize = std::env::var("REPS").ok().and_then(|x| x.parse().ok()).unwrap_or(5);
-        let mut all = vec![Vec::new(); trace.len()];
+    let path = args.get(1).expect("usage: replay TRACES.json [REPS]");
+    let reps: usize = args.get(2).and_then(|x| x.parse().ok()).unwrap_or(5).max(2);
+    let json = std::fs::read_to_string(format!("{SHARED}/tokenizers/qwen2.5/tokenizer.json"))
+        .expect("qwen2.5 tokenizer");
+    let dump: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("traces")).expect("JSON");
+    let vocab = Arc::new(Vocab::from_tokenizer_json(&json, &[151_643]).expect("vocab"));
+    let labels: Vec<String> = dump["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(|l| l.as_str().expect("label").to_string())
+        .collect();
+    let opts = GrammarOptions {
+        grounded: true,
+        ..Default::default()
+    };
+    let words = bitmask_words(dump["vocab_size"].as_u64().expect("vocab_size") as usize);
+    for t in dump["traces"].as_array().expect("traces") {
+        let format = t["format"].as_str().expect("format");
+        let text = t["text"].as_str().expect("text");
+        let trace: Vec<u32> = t["trace"]
+            .as_array()
+            .expect("trace")
+            .iter()
+            .map(|x| x.as_u64().expect("token id") as u32)
+            .collect();
         let mut setup = Vec::new();
-        for _ in 0..reps {
+        let mut fills: Vec<Vec<u128>> = vec![Vec::new(); reps];
+        for fill in fills.iter_mut() {
             let t0 = Instant::now();
-            let g = Grammar::compile(fmt, &labels, text, &opts).unwrap();
+            let g = Grammar::compile(format, &labels, text, &opts).expect("grammar");
             let table = Arc::new(TokenTable::new(vocab.clone(), g));
             setup.push(t0.elapsed().as_nanos());
             let mut m = Matcher::new(table);
-            let mut row = vec![0u32; bitmask_words(151_936)];
-            for (i, &tok) in trace.iter().enumerate() {
+            let mut row = vec![0u32; words];
+            for &tok in &trace {
                 let t0 = Instant::now();
-                let n = m.fill_bitmask(&mut row).unwrap();
-                all[i].push((t0.elapsed().as_nanos(), n));
-                m.accept_token(tok).unwrap();
+                m.fill_bitmask(&mut row).expect("fill");
+                fill.push(t0.elapsed().as_nanos());
+                m.accept_token(tok).expect("gold token");
             }
         }
-        // first rep = cold
-        let mut cold: Vec<u128> = all.iter().map(|v| v[0].0).collect();
-        let mut warm: Vec<u128> = all.iter().map(|v| v[1..].iter().map(|x| x.0).min().unwrap()).collect();
-        cold.sort(); warm.sort();
-        let p = |v: &Vec<u128>, q: f64| v[((v.len() as f64 * q).ceil() as usize).saturating_sub(1).min(v.len()-1)];
-        setup.sort();
-        println!("{case} {:>5}: setup {:>8} ns | cold p50 {:>6} p90 {:>6} p99 {:>7} max {:>7} | warm p50 {:>6}", t["size"], setup[0], p(&cold,0.5), p(&cold,0.9), p(&cold,0.99), cold[cold.len()-1], p(&warm,0.5));
-        if args.len() > 3 {
-            for (i, v) in all.iter().enumerate() { println!("  {i} tok {} n={} cold {}", trace[i], v[0].1, v[0].0); }
-        }
+        let mut cold = fills[0].clone();
+        cold.sort_unstable();
+        let mut warm = fills[1..]
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                f.sort_unstable();
+                f
+            })
+            .min_by_key(|f| percentile(f, 0.5))
+            .expect("reps >= 2");
+        warm.sort_unstable();
+        println!(
+            "{format:>11} {:>6} chars: setup first {:>7.1} µs, min {:>7.1} µs | fill cold p50 {:.2} p90 {:.2} p99 {:.2} max {:.1} µs | warm p50 {:.2} p99 {:.2} µs",
+            text.chars().count(),
+            setup[0] as f64 / 1e3,
+            *setup.iter().min().expect("reps") as f64 / 1e3,
+            percentile(&cold, 0.5) as f64 / 1e3,
+            percentile(&cold, 0.9) as f64 / 1e3,
+            percentile(&cold, 0.99) as f64 / 1e3,
+            *cold.last().expect("steps") as f64 / 1e3,
+            percentile(&warm, 0.5) as f64 / 1e3,
+            percentile(&warm, 0.99) as f64 / 1e3,
+        );
     }
 }

@@ -211,11 +211,12 @@ struct Matcher {
 /// The row is written in place while the GIL is held and no other Rust reference to the
 /// array exists, so numpy's borrow tracking (a dictionary lookup per call, most of a fill's
 /// cost from Python) is skipped; flags, dtype, shape and contiguity are still checked.
-fn bitmask_row<'a>(
-    bitmask: &'a Bound<'_, PyAny>,
+fn with_bitmask_row<R>(
+    bitmask: &Bound<'_, PyAny>,
     row: usize,
     vocab_size: usize,
-) -> PyResult<&'a mut [u32]> {
+    f: impl FnOnce(&mut [u32]) -> R,
+) -> PyResult<R> {
     let shape_err = |m: String| to_py(nerlm_core::Error::Shape(m));
     let arr = bitmask.cast::<PyArray2<i32>>().map_err(|_| {
         shape_err("bitmask must be a 2-D numpy array of int32 (see nerlm.allocate_token_bitmask)".into())
@@ -239,13 +240,14 @@ fn bitmask_row<'a>(
             "bitmask rows of {words} words cannot hold {vocab_size} token ids (need {need})"
         )));
     }
-    // SAFETY: the array is C-contiguous int32 with at least `rows * words` elements, alive for
-    // 'a (borrowed from `bitmask`), written only here under the GIL; i32 and u32 share size,
-    // alignment and every bit pattern.
-    unsafe {
+    // SAFETY: the array is C-contiguous int32 with at least `rows * words` elements, kept
+    // alive by `bitmask` for this call, and written only here while the GIL is held; i32 and
+    // u32 share size, alignment and every bit pattern.
+    let words_u32 = unsafe {
         let base = arr.data().cast::<u32>();
-        Ok(std::slice::from_raw_parts_mut(base.add(row * words), words))
-    }
+        std::slice::from_raw_parts_mut(base.add(row * words), words)
+    };
+    Ok(f(words_u32))
 }
 
 #[pymethods]
@@ -256,10 +258,11 @@ impl Matcher {
 
     #[pyo3(signature = (bitmask, row=0))]
     fn fill_next_token_bitmask(&self, bitmask: &Bound<'_, PyAny>, row: usize) -> PyResult<usize> {
-        let words_u32 = bitmask_row(bitmask, row, self.inner.table().vocab().size())?;
         // One row is a microsecond of work: releasing the GIL would cost more than it saves
         // (the batch call releases it).
-        self.inner.fill_bitmask(words_u32).map_err(to_py)
+        let vocab_size = self.inner.table().vocab().size();
+        with_bitmask_row(bitmask, row, vocab_size, |words| self.inner.fill_bitmask(words))?
+            .map_err(to_py)
     }
 
     fn is_accepting(&self) -> bool {
