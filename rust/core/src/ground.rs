@@ -25,7 +25,6 @@
 //! * `Plain { stop }`: no escaping; the string may not contain `stop` (an ASCII separator),
 //!   which ends it.
 
-
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
@@ -34,10 +33,12 @@ use crate::text::{is_continuation, utf8_tail_len};
 /// Unit that no output can produce (a character excluded from entities).
 pub const BARRIER: u32 = u32::MAX;
 
-/// A suffix automaton over `u32` units, with transitions in CSR form (sorted per state).
+/// A suffix automaton over `u32` units. Each state keeps up to two transitions inline,
+/// sorted (most states have one or two); the transitions of the others, the root's included,
+/// are sorted runs of `edges`.
 #[derive(Debug, Clone)]
 pub struct SuffixAutomaton {
-    offsets: Vec<u32>,
+    states: Vec<Packed>,
     edges: Vec<(u32, u32)>,
     /// The root's transitions, dense by unit (`u32::MAX`: none).
     root: Vec<u32>,
@@ -55,6 +56,14 @@ struct Links {
 }
 
 const NO_STATE: u32 = u32::MAX;
+
+/// A state's transitions: `n <= 2` inline in `e`, sorted; else `e[0] = (offset, n)` into
+/// [`SuffixAutomaton::edges`].
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    n: u32,
+    e: [(u32, u32); 2],
+}
 
 /// A state under construction: its longest string's length, suffix link and earliest end,
 /// and up to two transitions inline (most states have one or two), the rest in
@@ -243,42 +252,58 @@ impl SuffixAutomaton {
             }
             last = cur;
         }
-        // CSR, sorted per state; barrier transitions dropped.
+        // Pack: inline transitions sorted, the rest into sorted runs; barrier transitions
+        // dropped (the barrier is the largest unit, so it sorts last).
         root[barrier as usize] = NO_STATE;
-        let mut offsets = Vec::with_capacity(st.len() + 1);
-        let root_edges = root.iter().filter(|&&t| t != NO_STATE).count();
-        let n_edges = root_edges + st.iter().skip(1).map(|s| s.n as usize).sum::<usize>();
-        let mut edges: Vec<(u32, u32)> = Vec::with_capacity(n_edges);
-        offsets.push(0);
+        let mut edges: Vec<(u32, u32)> = Vec::with_capacity(barrier as usize + 2 * pool.len());
         edges.extend(
             (0..barrier)
                 .filter(|&u| root[u as usize] != NO_STATE)
                 .map(|u| (u, root[u as usize])),
         );
-        offsets.push(edges.len() as u32);
+        let mut states: Vec<Packed> = Vec::with_capacity(st.len());
+        states.push(Packed {
+            n: edges.len() as u32,
+            e: [(0, edges.len() as u32), (0, 0)],
+        });
         for (i, s) in st.iter().enumerate().skip(1) {
+            if s.n <= 2 {
+                let mut e = s.e;
+                let mut n = s.n;
+                if n == 2 && e[0].0 > e[1].0 {
+                    e.swap(0, 1);
+                }
+                if n > 0 && e[n as usize - 1].0 == barrier {
+                    n -= 1;
+                }
+                states.push(Packed { n, e });
+                continue;
+            }
             let from = edges.len();
-            edges.extend_from_slice(&s.e[..(s.n as usize).min(2)]);
+            edges.extend_from_slice(&s.e);
             let mut e = s.more;
             while e != NO_STATE {
                 let (u, next) = pool[e as usize];
                 edges.push((u, more[&key(i as u32, u)]));
                 e = next;
             }
-            let mine = &mut edges[from..];
-            match mine.len() {
-                0 | 1 => {}
-                2 => {
-                    if mine[0].0 > mine[1].0 {
-                        mine.swap(0, 1);
-                    }
-                }
-                _ => mine.sort_unstable_by_key(|e| e.0),
-            }
-            if mine.last().is_some_and(|e| e.0 == barrier) {
+            edges[from..].sort_unstable_by_key(|e| e.0);
+            if edges.last().is_some_and(|e| e.0 == barrier) {
                 edges.pop();
             }
-            offsets.push(edges.len() as u32);
+            let n = (edges.len() - from) as u32;
+            if n <= 2 {
+                // Three transitions, one of them on the barrier: inline after all.
+                let mut e = [(0, 0); 2];
+                e[..n as usize].copy_from_slice(&edges[from..]);
+                edges.truncate(from);
+                states.push(Packed { n, e });
+                continue;
+            }
+            states.push(Packed {
+                n,
+                e: [(from as u32, n), (0, 0)],
+            });
         }
         let links = keep_links.then(|| Links {
             first_end: st.iter().map(|s| s.first_end).collect(),
@@ -286,7 +311,7 @@ impl SuffixAutomaton {
             len: st.iter().map(|s| s.len).collect(),
         });
         SuffixAutomaton {
-            offsets,
+            states,
             edges,
             root,
             links,
@@ -342,8 +367,13 @@ impl SuffixAutomaton {
     /// The transitions of `state`, sorted by unit.
     #[inline]
     pub fn edges(&self, state: u32) -> &[(u32, u32)] {
-        &self.edges
-            [self.offsets[state as usize] as usize..self.offsets[state as usize + 1] as usize]
+        let p = &self.states[state as usize];
+        if state != 0 && p.n <= 2 {
+            &p.e[..p.n as usize]
+        } else {
+            let (from, n) = p.e[0];
+            &self.edges[from as usize..(from + n) as usize]
+        }
     }
 
     /// Follow unit `c` from `state`.
@@ -363,7 +393,7 @@ impl SuffixAutomaton {
 
     /// Number of states.
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.states.len()
     }
 
     /// Always false: the automaton has at least its root.
@@ -700,11 +730,18 @@ impl GroundedString {
                 .chain(['"', '\'', '\\', '&', '<', '>', '\u{7f}'])
                 .collect(),
         };
-        let mut candidates = distinct.clone();
-        candidates.sort_unstable();
+        // The distinct characters in code point order (as indices into `distinct`).
+        let mut keyed: Vec<u64> = distinct
+            .iter()
+            .zip(0u64..)
+            .map(|(&c, i)| u64::from(c) << 32 | i)
+            .collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
         let mut specials = Vec::new();
         let mut index: FxHashMap<char, u32> = FxHashMap::default();
-        for &c in &candidates {
+        for &i in &order {
+            let c = distinct[i as usize];
             let forms = form(c);
             if forms.iter().any(Option::is_some) {
                 index.insert(c, specials.len() as u32);
@@ -716,34 +753,34 @@ impl GroundedString {
             _ => None,
         };
         let mut quote_at: Vec<u8> = Vec::new();
-        let raw_chars: Vec<char> = match text {
-            Some(_) => candidates
-                .iter()
-                .copied()
-                .filter(|c| Some(*c) != stop_char && !index.contains_key(c))
-                .collect(),
-            None => Vec::new(),
-        };
-        let n_raw = raw_chars.len() as u32;
+        // Unit and quote kind of each distinct character: raw characters are numbered in code
+        // point order, specials follow them.
+        let mut raw_chars: Vec<char> = Vec::new();
+        let mut unit_of: Vec<(u32, u8)> = Vec::new();
+        if text.is_some() {
+            let n_raw = (distinct.len() - specials.len()) as u32
+                - u32::from(stop_char.is_some_and(|c| distinct.contains(&c)));
+            raw_chars.reserve(n_raw as usize);
+            unit_of.resize(distinct.len(), (BARRIER, 0));
+            for &i in &order {
+                let c = distinct[i as usize];
+                unit_of[i as usize] = if Some(c) == stop_char {
+                    (BARRIER, 0)
+                } else if let Some(&k) = index.get(&c) {
+                    let q = match c {
+                        '\'' => 1,
+                        '"' => 2,
+                        _ => 0,
+                    };
+                    (n_raw + k, q)
+                } else {
+                    raw_chars.push(c);
+                    (raw_chars.len() as u32 - 1, 0)
+                };
+            }
+            debug_assert_eq!(raw_chars.len() as u32, n_raw);
+        }
         let sam = text.map(|_| {
-            // Unit and quote kind of each distinct character, then of each position.
-            let unit_of: Vec<(u32, u8)> = distinct
-                .iter()
-                .map(|&c| {
-                    if Some(c) == stop_char {
-                        (BARRIER, 0)
-                    } else if let Some(&k) = index.get(&c) {
-                        let q = match c {
-                            '\'' => 1,
-                            '"' => 2,
-                            _ => 0,
-                        };
-                        (n_raw + k, q)
-                    } else {
-                        (raw_chars.binary_search(&c).expect("listed") as u32, 0)
-                    }
-                })
-                .collect();
             let units: Vec<u32> = first_ids.iter().map(|&i| unit_of[i as usize].0).collect();
             if quoting == Quoting::PyRepr {
                 quote_at = first_ids.iter().map(|&i| unit_of[i as usize].1).collect();

@@ -194,7 +194,8 @@ impl TokenTable {
                     if strings.can_close(inner) {
                         if let Some(node) = trie.child(0, close) {
                             let mut set = |t: u32| {
-                                if (t as usize) < limit && row[t as usize / 32] >> (t % 32) & 1 == 0 {
+                                if (t as usize) < limit && row[t as usize / 32] >> (t % 32) & 1 == 0
+                                {
                                     row[t as usize / 32] |= 1 << (t % 32);
                                     count += 1;
                                 }

@@ -219,7 +219,9 @@ fn with_bitmask_row<R>(
 ) -> PyResult<R> {
     let shape_err = |m: String| to_py(nerlm_core::Error::Shape(m));
     let arr = bitmask.cast::<PyArray2<i32>>().map_err(|_| {
-        shape_err("bitmask must be a 2-D numpy array of int32 (see nerlm.allocate_token_bitmask)".into())
+        shape_err(
+            "bitmask must be a 2-D numpy array of int32 (see nerlm.allocate_token_bitmask)".into(),
+        )
     })?;
     if !arr.is_c_contiguous() {
         return Err(shape_err("bitmask must be C-contiguous".into()));
@@ -232,7 +234,9 @@ fn with_bitmask_row<R>(
     let shape = arr.shape();
     let (rows, words) = (shape[0], shape[1]);
     if row >= rows {
-        return Err(shape_err(format!("row {row} is outside a bitmask of {rows} rows")));
+        return Err(shape_err(format!(
+            "row {row} is outside a bitmask of {rows} rows"
+        )));
     }
     let need = bitmask_words(vocab_size);
     if words < need {
@@ -261,8 +265,10 @@ impl Matcher {
         // One row is a microsecond of work: releasing the GIL would cost more than it saves
         // (the batch call releases it).
         let vocab_size = self.inner.table().vocab().size();
-        with_bitmask_row(bitmask, row, vocab_size, |words| self.inner.fill_bitmask(words))?
-            .map_err(to_py)
+        with_bitmask_row(bitmask, row, vocab_size, |words| {
+            self.inner.fill_bitmask(words)
+        })?
+        .map_err(to_py)
     }
 
     fn is_accepting(&self) -> bool {

@@ -178,7 +178,11 @@ impl TypePairs {
                 }
                 Str { n: n(k), s }
             }
-            Label { node, first, n: k } => Label { node, first, n: n(k) },
+            Label { node, first, n: k } => Label {
+                node,
+                first,
+                n: n(k),
+            },
             Sep { pos, n: k } => Sep { pos, n: n(k) },
         })
     }
