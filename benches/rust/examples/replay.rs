@@ -66,6 +66,7 @@ fn main() {
                 let t0 = Instant::now();
                 m.fill_bitmask(&mut row).expect("fill");
                 fill.push(t0.elapsed().as_nanos());
+
                 m.accept_token(tok).expect("gold token");
             }
         }

@@ -414,6 +414,18 @@ impl SuffixAutomaton {
     }
 }
 
+/// A grounding text as a format writes it: every grounded string is the written form of a
+/// substring, i.e. `bytes[a..b]` for character boundaries `a < b` within one segment.
+#[derive(Debug, Clone)]
+pub struct WrittenText {
+    /// The written bytes (barrier characters included as themselves).
+    pub bytes: Vec<u8>,
+    /// `boundary[k]`: does a character's written form end at byte offset `k` (0 included)?
+    pub boundary: Vec<bool>,
+    /// Byte ranges between barriers, in which substrings lie.
+    pub segments: Vec<(u32, u32)>,
+}
+
 /// How a format writes strings (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Quoting {
@@ -538,6 +550,10 @@ const F_DQ: u8 = 4;
 pub struct GroundedString {
     quoting: Quoting,
     sam: Option<SuffixAutomaton>,
+    /// The grounding text (grounded strings whose written forms are plain concatenations of
+    /// per-character forms: every quoting but `PyRepr`), and its written form on first use.
+    text: Option<Box<str>>,
+    written: std::sync::OnceLock<WrittenText>,
     tries: [EscTrie; 2],
     /// Raw bytes that are never content by themselves (closing bytes, escape markers,
     /// bytes that must be escaped), per mode, as a 256-bit set.
@@ -848,6 +864,8 @@ impl GroundedString {
             }
         }
         Ok(GroundedString {
+            text: text.filter(|_| quoting != Quoting::PyRepr).map(Box::from),
+            written: std::sync::OnceLock::new(),
             to_quote,
             raw_chars,
             sq: index.get(&'\'').copied(),
@@ -859,6 +877,61 @@ impl GroundedString {
             esc_first,
             max_chars,
         })
+    }
+
+    /// The grounding text as this format writes it, for enumerating the written forms of its
+    /// substrings directly (`None`: free strings, or `PyRepr`, whose quote choice depends on
+    /// the whole string). Built on first use.
+    pub fn written_text(&self) -> Option<&WrittenText> {
+        let text = self.text.as_deref()?;
+        Some(self.written.get_or_init(|| {
+            let mut bytes = Vec::with_capacity(text.len() + 16);
+            let mut boundary = vec![true];
+            let mut segments = Vec::new();
+            let mut seg_start = 0u32;
+            let stop = match self.quoting {
+                Quoting::Plain { stop } => Some(stop as char),
+                _ => None,
+            };
+            let mut buf = [0u8; 4];
+            for c in text.chars() {
+                if Some(c) == stop {
+                    // A barrier: no substring spans it.
+                    if (bytes.len() as u32) > seg_start {
+                        segments.push((seg_start, bytes.len() as u32));
+                    }
+                    bytes.push(c as u8);
+                    boundary.push(true);
+                    seg_start = bytes.len() as u32;
+                    continue;
+                }
+                let form = match self.quoting {
+                    Quoting::Json => json_form(c),
+                    Quoting::Xml => xml_form(c),
+                    _ => None,
+                };
+                let w: &[u8] = match &form {
+                    Some(f) => f,
+                    None => c.encode_utf8(&mut buf).as_bytes(),
+                };
+                bytes.extend_from_slice(w);
+                boundary.extend(std::iter::repeat_n(false, w.len() - 1));
+                boundary.push(true);
+            }
+            if (bytes.len() as u32) > seg_start {
+                segments.push((seg_start, bytes.len() as u32));
+            }
+            WrittenText {
+                bytes,
+                boundary,
+                segments,
+            }
+        }))
+    }
+
+    /// The most characters a string may hold.
+    pub fn max_chars(&self) -> Option<u16> {
+        self.max_chars
     }
 
     /// The quoting rules.

@@ -195,6 +195,15 @@ impl Trie {
         }
     }
 
+    /// Call `emit` for every token at `node` or below it.
+    pub fn tokens_below(&self, node: u32, mut emit: impl FnMut(u32)) {
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            self.tokens_at(n, &mut emit);
+            stack.extend(self.first[n as usize]..self.first[n as usize + 1]);
+        }
+    }
+
     /// Walk the trie from `start`, calling `step(state, byte)` for each edge; a `None` prunes
     /// the subtree. `candidates(state, set)` may write a superset of the bytes `step` can
     /// accept from `state` into `set` and return `true` (children outside it are skipped
