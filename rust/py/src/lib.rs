@@ -339,6 +339,8 @@ fn fill_next_token_bitmask_batch(
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Load numpy's C API now rather than inside the first bitmask fill of a generation.
+    let _ = PyArray2::<i32>::zeros(m.py(), [0, 0], false);
     m.add_class::<Vocabulary>()?;
     m.add_class::<TokenTable>()?;
     m.add_class::<Matcher>()?;
