@@ -98,21 +98,35 @@ impl Trie {
     fn build(mut entries: Vec<(&[u8], u32)>) -> Trie {
         entries.retain(|(b, _)| !b.is_empty() && b.len() <= u16::MAX as usize);
         entries.sort_unstable();
-        // Node `i` covers the sorted entries `range[i]` sharing its bytes (its depth long);
-        // nodes are numbered in the order they are created, breadth-first.
-        let mut bytes = vec![0u8];
-        let mut token = vec![NO_TOKEN];
-        let mut range: Vec<(u32, u32)> = vec![(0, entries.len() as u32)];
-        let mut depth: Vec<u16> = vec![0];
-        let mut first: Vec<u32> = Vec::new();
+        // One node per distinct prefix: count them first, so that every array is allocated
+        // once at its final size.
+        let mut n_nodes = 1usize;
+        let mut prev: &[u8] = &[];
+        for &(b, _) in &entries {
+            let lcp = prev.iter().zip(b).take_while(|(x, y)| x == y).count();
+            n_nodes += b.len() - lcp;
+            prev = b;
+        }
+        // Nodes are numbered in the order they are created, breadth-first. The node being
+        // expanded is the front of `queue`, which holds the sorted entries sharing its bytes
+        // (a depth-`d` prefix); only the frontier is queued at any time.
+        let mut bytes = Vec::with_capacity(n_nodes);
+        let mut token = Vec::with_capacity(n_nodes);
+        let mut first: Vec<u32> = Vec::with_capacity(n_nodes + 1);
+        bytes.push(0u8);
+        token.push(NO_TOKEN);
+        let mut queue: std::collections::VecDeque<(u32, u32)> = std::collections::VecDeque::new();
+        queue.push_back((0, entries.len() as u32));
         let mut extra: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut max_depth = 0usize;
+        let (mut d, mut level_end) = (0usize, 1usize);
         let mut i = 0usize;
-        while i < bytes.len() {
+        while let Some((lo, hi)) = queue.pop_front() {
+            if i == level_end {
+                d += 1;
+                level_end = bytes.len();
+            }
             first.push(bytes.len() as u32);
-            let (lo, hi) = (range[i].0 as usize, range[i].1 as usize);
-            let d = depth[i] as usize;
-            max_depth = max_depth.max(d);
+            let (lo, hi) = (lo as usize, hi as usize);
             let mut j = lo;
             // Entries exactly `d` bytes long end here (they sort first in the range).
             while j < hi && entries[j].0.len() == d {
@@ -131,12 +145,13 @@ impl Trie {
                 }
                 bytes.push(b);
                 token.push(NO_TOKEN);
-                range.push((j as u32, k as u32));
-                depth.push((d + 1) as u16);
+                queue.push_back((j as u32, k as u32));
                 j = k;
             }
             i += 1;
         }
+        let max_depth = d;
+        debug_assert_eq!(bytes.len(), n_nodes);
         first.push(bytes.len() as u32);
         for &node in extra.keys() {
             token[node as usize] |= MORE_TOKENS;
@@ -145,9 +160,6 @@ impl Trie {
         for c in first[0]..first[1] {
             root_child[bytes[c as usize] as usize] = c;
         }
-        bytes.shrink_to_fit();
-        token.shrink_to_fit();
-        first.shrink_to_fit();
         Trie {
             bytes,
             token,
