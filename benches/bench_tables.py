@@ -117,6 +117,7 @@ DEFAULT_SIZES = (43, 414, 3821)
 CASE_CAP_S = 120.0
 OUTLINES_INDEX_LIMIT_S = 60.0
 SECOND_REQUEST_LIMIT_S = 5.0
+REPLAYS = 5
 PREP_LIMIT_S = 600.0
 OUTLINES_REGEX_GUARD = 64 << 20
 
@@ -677,6 +678,21 @@ def worker(job: dict[str, Any]) -> None:
             rejected_at = i
             break
     error = engine.last_error(matcher) if rejected_at is not None else ""
+    # Further replays of the trace, each on a fresh build of the same grammar (caches cold
+    # again), when the build is quick: the mask percentiles pool every replay's fills, which
+    # damps the noise of a shared machine. Gold acceptance is the first replay's.
+    replays = 1
+    if not capped and rejected_at is None and setup_s < SECOND_REQUEST_LIMIT_S:
+        for _ in range(REPLAYS - 1):
+            if time.perf_counter() - start > cap / 2:
+                break
+            again = engine.compile(job["case"], job["text"])
+            for tid in trace:
+                t0 = clock()
+                engine.fill(again, bitmask)
+                times_ns.append(clock() - t0)
+                engine.advance(again, tid)
+            replays += 1
     gc.enable()
     wall_s = time.perf_counter() - start
     us = sorted(x / 1e3 for x in times_ns)
@@ -695,6 +711,7 @@ def worker(job: dict[str, Any]) -> None:
         second_setup_ms=second_ms,
         wall_s=wall_s,
         steps=len(times_ns),
+        replays=replays,
         trace_tokens=len(trace),
         gold_bits_set=accepted_bits,
         rejected_at=rejected_at,
@@ -874,6 +891,16 @@ def print_report(rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str, Any
         f"- every worker runs with a {WORKER_STACK_KIB >> 10} MiB stack limit; a case is capped "
         f"at {CASE_CAP_S:.0f} s (killed 15 s later if still in setup), outlines-core's Index "
         f"at {OUTLINES_INDEX_LIMIT_S:.0f} s; mask times are per fill, first fill included"
+    )
+    single = [
+        f"{r['engine']} {r['case']} {r['size']:,}"
+        for r in rows
+        if r.get("replays") == 1 and r.get("status") == "ok"
+    ]
+    print(
+        f"- mask percentiles pool {REPLAYS} replays of the gold trace, each on a fresh grammar "
+        f"build; one replay where a build takes over {SECOND_REQUEST_LIMIT_S:.0f} s"
+        + (f" ({', '.join(single)})" if single else "")
     )
     print(
         "- setup, 1st request: the process's first grammar build (the input above); 2nd "
