@@ -460,9 +460,36 @@ impl Vocab {
         let mut pieces: Vec<(Cow<'_, str>, u32)> = Vec::new();
         match mtype {
             "BPE" | "WordPiece" | "WordLevel" => {
-                let map: HashMap<Cow<'_, str>, u32> = serde_json::from_str(vocab_raw)
+                // The `{piece: id}` object read straight into a list (no hash map).
+                struct Pairs<'a>(Vec<(Cow<'a, str>, u32)>);
+                impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
+                    fn deserialize<D: serde::Deserializer<'de>>(
+                        d: D,
+                    ) -> std::result::Result<Self, D::Error> {
+                        struct V<'a>(std::marker::PhantomData<&'a ()>);
+                        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+                            type Value = Pairs<'a>;
+                            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                                f.write_str("an object of piece: id")
+                            }
+                            fn visit_map<M: serde::de::MapAccess<'de>>(
+                                self,
+                                mut m: M,
+                            ) -> std::result::Result<Self::Value, M::Error>
+                            {
+                                let mut out = Vec::with_capacity(m.size_hint().unwrap_or(0));
+                                while let Some((k, v)) = m.next_entry::<Cow<'a, str>, u32>()? {
+                                    out.push((k, v));
+                                }
+                                Ok(Pairs(out))
+                            }
+                        }
+                        d.deserialize_map(V(std::marker::PhantomData))
+                    }
+                }
+                let Pairs(list) = serde_json::from_str(vocab_raw)
                     .map_err(|e| Error::Tokenizer(format!("{mtype} model vocab: {e}")))?;
-                pieces.extend(map);
+                pieces = list;
             }
             "Unigram" => {
                 let list: Vec<(Cow<'_, str>, f64)> = serde_json::from_str(vocab_raw)
@@ -502,11 +529,16 @@ impl Vocab {
             .max()
             .unwrap_or(0);
         let mut bytes: Vec<Option<Vec<u8>>> = vec![None; size];
-        let decoder = if kind == VocabKind::ByteLevel {
-            Some(byte_level_decoder())
-        } else {
-            None
-        };
+        // char -> byte as a table indexed by code point (the alphabet is U+0021..=U+0143).
+        let decoder: Option<Vec<Option<u8>>> = (kind == VocabKind::ByteLevel).then(|| {
+            let map = byte_level_decoder();
+            let top = map.keys().map(|&c| c as usize).max().unwrap_or(0);
+            let mut table = vec![None; top + 1];
+            for (c, b) in map {
+                table[c as usize] = Some(b);
+            }
+            table
+        });
         for (piece, id) in pieces {
             if added.contains_key(&id) {
                 continue;
@@ -516,8 +548,8 @@ impl Vocab {
                     let dec = decoder.as_ref().expect("byte-level table");
                     let mut out = Vec::with_capacity(piece.len());
                     for c in piece.chars() {
-                        match dec.get(&c) {
-                            Some(&b) => out.push(b),
+                        match dec.get(c as usize).copied().flatten() {
+                            Some(b) => out.push(b),
                             // Not in the byte alphabet: a literal token (rare); keep its UTF-8.
                             None => out.extend_from_slice(c.to_string().as_bytes()),
                         }
