@@ -38,7 +38,7 @@ enum FullMask {
 }
 
 /// Masks with at most this many allowed ids are cached as a list of ids.
-const SPARSE_IDS: usize = 1024;
+const SPARSE_IDS: usize = 128;
 
 impl FullMask {
     /// Capture a filled row holding `count` allowed ids.
