@@ -152,12 +152,7 @@ impl JsonLines {
         use JsonLinesState::*;
         let n = |n: u16| if self.max_entities.is_some() { n } else { 0 };
         Some(match s {
-            Str { n: k, s } => {
-                if !s.is_fresh() {
-                    return None;
-                }
-                Str { n: n(k), s }
-            }
+            Str { n: k, s } => s.is_fresh().then_some(Str { n: n(k), s })?,
             Lit { mid, pos, n: k } => Lit { mid, pos, n: n(k) },
             Label { node, n: k } => Label { node, n: n(k) },
             LineEnd { n: k } => LineEnd { n: n(k) },

@@ -183,12 +183,7 @@ impl KeyedLists {
         use KeyedState::*;
         let n = |n: u16| if self.max_entities.is_some() { n } else { 0 };
         Some(match s {
-            Str { key, n: k, s } => {
-                if !s.is_fresh() {
-                    return None;
-                }
-                Str { key, n: n(k), s }
-            }
+            Str { key, n: k, s } => s.is_fresh().then_some(Str { key, n: n(k), s })?,
             AfterStr { key, n: k } => AfterStr { key, n: n(k) },
             Comma { key, n: k } => Comma { key, n: n(k) },
             Space { key, n: k } => Space { key, n: n(k) },

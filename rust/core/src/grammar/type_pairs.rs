@@ -172,12 +172,7 @@ impl TypePairs {
         use TypePairsState::*;
         let n = |n: u16| if self.max_entities.is_some() { n } else { 0 };
         Some(match s {
-            Str { n: k, s } => {
-                if !s.is_fresh() {
-                    return None;
-                }
-                Str { n: n(k), s }
-            }
+            Str { n: k, s } => s.is_fresh().then_some(Str { n: n(k), s })?,
             Label { node, first, n: k } => Label {
                 node,
                 first,
