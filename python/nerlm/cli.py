@@ -100,13 +100,16 @@ def _read_pred(
     return pred, report
 
 
+def _labels(args: argparse.Namespace, gold: list[Example]) -> list[str]:
+    """``--labels`` split on commas, else the gold labels in sorted order."""
+    if args.labels:
+        return list(args.labels.split(","))
+    return sorted({e.label for g in gold for e in g.entities})
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     gold = _read(args.gold, args.gold_format, split=args.split)
-    labels = (
-        args.labels.split(",")
-        if args.labels
-        else sorted({e.label for g in gold for e in g.entities})
-    )
+    labels = _labels(args, gold)
     if args.compat:
         from nerlm import compat
 
@@ -143,11 +146,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from nerlm.report import write_report
 
     gold = _read(args.gold, args.gold_format, split=args.split)
-    labels = (
-        args.labels.split(",")
-        if args.labels
-        else sorted({e.label for g in gold for e in g.entities})
-    )
+    labels = _labels(args, gold)
     pred, report = _read_pred(args, args.pred, gold, labels)
     files = write_report(
         gold, pred, args.html, report=report, labels=labels, level=args.level,

@@ -47,13 +47,7 @@ impl FullMask {
             return FullMask::Words(row.to_vec(), count);
         }
         let mut ids = Vec::with_capacity(count);
-        for (w, &bits) in row.iter().enumerate() {
-            let mut b = bits;
-            while b != 0 {
-                ids.push(w as u32 * 32 + b.trailing_zeros());
-                b &= b - 1;
-            }
-        }
+        push_allowed(row, &mut ids);
         FullMask::Ids(ids)
     }
 
@@ -110,6 +104,52 @@ pub struct Matcher {
     output: Vec<u8>,
 }
 
+/// Allow token `t` in `row`: true when its bit was not set before. Ids beyond the row stay
+/// out (false).
+#[inline]
+fn allow(row: &mut [u32], t: u32) -> bool {
+    let bit = 1u32 << (t % 32);
+    match row.get_mut(t as usize / 32) {
+        Some(w) if *w & bit == 0 => {
+            *w |= bit;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Append the ids allowed in `row` to `out`, in increasing order.
+fn push_allowed(row: &[u32], out: &mut Vec<u32>) {
+    for (w, &bits) in row.iter().enumerate() {
+        let mut b = bits;
+        while b != 0 {
+            out.push(w as u32 * 32 + b.trailing_zeros());
+            b &= b - 1;
+        }
+    }
+}
+
+/// Is token `t` allowed in `row` (false beyond the row)?
+#[inline]
+fn is_set(row: &[u32], t: u32) -> bool {
+    row.get(t as usize / 32)
+        .is_some_and(|w| w >> (t % 32) & 1 == 1)
+}
+
+/// Can bitmask rows of `words` words hold the ids of a vocabulary of `vocab_size`?
+///
+/// # Errors
+/// [`Error::Shape`] when they are too short.
+pub fn check_row_words(words: usize, vocab_size: usize) -> Result<()> {
+    let need = bitmask_words(vocab_size);
+    if words < need {
+        return Err(Error::Shape(format!(
+            "bitmask rows of {words} words cannot hold {vocab_size} token ids (need {need})"
+        )));
+    }
+    Ok(())
+}
+
 /// Number of 32-bit words of a bitmask row for `width` token ids.
 pub fn bitmask_words(width: usize) -> usize {
     width.div_ceil(32)
@@ -142,6 +182,7 @@ impl TokenTable {
     /// # Errors
     /// [`Error::Shape`] when `row` is too short for the vocabulary's ids.
     pub fn fill_bitmask(&self, s: State, row: &mut [u32]) -> Result<usize> {
+        check_row_words(row.len(), self.vocab.size())?;
         let Some(key) = self.grammar.mask_key(s) else {
             return Ok(self.compute_mask(s, row));
         };
@@ -163,8 +204,7 @@ impl TokenTable {
             Err(_) => false,
         };
         let count = self.compute_mask(s, row);
-        // Rows shorter than the vocabulary would cache a truncated mask.
-        if seen && row.len() * 32 >= self.vocab.size() {
+        if seen {
             if let Ok(mut m) = self.full.lock() {
                 m.insert(key, Some(Arc::new(FullMask::capture(row, count))));
             }
@@ -175,7 +215,6 @@ impl TokenTable {
     /// Compute the mask of `s` into `row` (no whole-mask cache).
     fn compute_mask(&self, s: State, row: &mut [u32]) -> usize {
         row.fill(0);
-        let limit = row.len() * 32;
         let g = &self.grammar;
         let mut count = 0usize;
         match g.string_state(s) {
@@ -193,13 +232,7 @@ impl TokenTable {
                     let trie = self.vocab.trie();
                     if strings.can_close(inner) {
                         if let Some(node) = trie.child(0, close) {
-                            let mut set = |t: u32| {
-                                if (t as usize) < limit && row[t as usize / 32] >> (t % 32) & 1 == 0
-                                {
-                                    row[t as usize / 32] |= 1 << (t % 32);
-                                    count += 1;
-                                }
-                            };
+                            let mut set = |t: u32| count += usize::from(allow(row, t));
                             trie.tokens_at(node, &mut set);
                             trie.walk_below(
                                 node,
@@ -212,13 +245,12 @@ impl TokenTable {
                     }
                     // Tokens with content before the closing byte (cached per string state).
                     for &(t, j) in &cached.closing {
-                        let (w, bit) = (t as usize / 32, t % 32);
-                        if w < row.len() && row[w] >> bit & 1 == 0 {
-                            let bytes = self.vocab.token_bytes(t).expect("ordinary token");
-                            if g.step_bytes(after, &bytes[j as usize + 1..]).is_some() {
-                                row[w] |= 1 << bit;
-                                count += 1;
-                            }
+                        if is_set(row, t) {
+                            continue;
+                        }
+                        let bytes = self.vocab.token_bytes(t).expect("ordinary token");
+                        if g.step_bytes(after, &bytes[j as usize + 1..]).is_some() {
+                            count += usize::from(allow(row, t));
                         }
                     }
                 }
@@ -228,21 +260,13 @@ impl TokenTable {
                     s,
                     |st, b| g.step(st, b),
                     |st, out| g.candidate_bytes(st, out),
-                    |t| {
-                        if (t as usize) < limit {
-                            row[t as usize / 32] |= 1 << (t % 32);
-                            count += 1;
-                        }
-                    },
+                    |t| count += usize::from(allow(row, t)),
                 );
             }
         }
         if g.is_accepting(s) {
             for &e in self.vocab.eos() {
-                if (e as usize) < limit && row[e as usize / 32] >> (e % 32) & 1 == 0 {
-                    row[e as usize / 32] |= 1 << (e % 32);
-                    count += 1;
-                }
+                count += usize::from(allow(row, e));
             }
         }
         count
@@ -439,15 +463,15 @@ impl Matcher {
     /// [`Error::Shape`] when the row is too short.
     pub fn fill_bitmask(&self, row: &mut [u32]) -> Result<usize> {
         if self.terminated {
+            check_row_words(row.len(), self.table.vocab.size())?;
             row.fill(0);
-            let mut n = 0;
-            for &e in self.table.vocab.eos() {
-                let e = e as usize;
-                if e < row.len() * 32 {
-                    row[e / 32] |= 1 << (e % 32);
-                    n += 1;
-                }
-            }
+            let n = self
+                .table
+                .vocab
+                .eos()
+                .iter()
+                .filter(|&&e| allow(row, e))
+                .count();
             return Ok(n);
         }
         self.table.fill_bitmask(self.state, row)
@@ -537,13 +561,7 @@ pub fn random_walks(
                     break;
                 }
                 allowed.clear();
-                for (w, &bits) in row.iter().enumerate() {
-                    let mut b = bits;
-                    while b != 0 {
-                        allowed.push(w as u32 * 32 + b.trailing_zeros());
-                        b &= b - 1;
-                    }
-                }
+                push_allowed(&row, &mut allowed);
                 if allowed.is_empty() {
                     break;
                 }
@@ -574,13 +592,7 @@ pub fn fill_bitmask_batch(matchers: &[&Matcher], bitmask: &mut [u32], words: usi
         )));
     }
     for m in matchers {
-        let need = bitmask_words(m.table.vocab.size());
-        if words < need {
-            return Err(Error::Shape(format!(
-                "bitmask rows of {words} words cannot hold {} token ids (need {need})",
-                m.table.vocab.size()
-            )));
-        }
+        check_row_words(words, m.table.vocab.size())?;
     }
     bitmask
         .par_chunks_mut(words)

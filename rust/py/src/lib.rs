@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use nerlm_core::grammar::{Grammar, GrammarOptions, TypePairsSpec};
-use nerlm_core::tables::{self, bitmask_words};
+use nerlm_core::tables;
 use nerlm_core::vocab::{Vocab, VocabKind};
 
 mod align;
@@ -206,7 +206,7 @@ struct Matcher {
 }
 
 /// Row `row` of `bitmask` (a writeable, C-contiguous int32 numpy array of shape
-/// `[batch, words]`) as `u32` words, checked to hold `vocab_size` token ids.
+/// `[batch, words]`) as `u32` words (the core checks that a row holds the vocabulary's ids).
 ///
 /// The row is written in place while the GIL is held and no other Rust reference to the
 /// array exists, so numpy's borrow tracking (a dictionary lookup per call, most of a fill's
@@ -214,7 +214,6 @@ struct Matcher {
 fn with_bitmask_row<R>(
     bitmask: &Bound<'_, PyAny>,
     row: usize,
-    vocab_size: usize,
     f: impl FnOnce(&mut [u32]) -> R,
 ) -> PyResult<R> {
     let shape_err = |m: String| to_py(nerlm_core::Error::Shape(m));
@@ -238,12 +237,6 @@ fn with_bitmask_row<R>(
             "row {row} is outside a bitmask of {rows} rows"
         )));
     }
-    let need = bitmask_words(vocab_size);
-    if words < need {
-        return Err(shape_err(format!(
-            "bitmask rows of {words} words cannot hold {vocab_size} token ids (need {need})"
-        )));
-    }
     // SAFETY: the array is C-contiguous int32 with at least `rows * words` elements, kept
     // alive by `bitmask` for this call, and written only here while the GIL is held; i32 and
     // u32 share size, alignment and every bit pattern.
@@ -264,11 +257,7 @@ impl Matcher {
     fn fill_next_token_bitmask(&self, bitmask: &Bound<'_, PyAny>, row: usize) -> PyResult<usize> {
         // One row is a microsecond of work: releasing the GIL would cost more than it saves
         // (the batch call releases it).
-        let vocab_size = self.inner.table().vocab().size();
-        with_bitmask_row(bitmask, row, vocab_size, |words| {
-            self.inner.fill_bitmask(words)
-        })?
-        .map_err(to_py)
+        with_bitmask_row(bitmask, row, |words| self.inner.fill_bitmask(words))?.map_err(to_py)
     }
 
     fn is_accepting(&self) -> bool {
