@@ -47,7 +47,7 @@ lint: build  ## rustfmt, clippy (warnings are errors), ruff, mypy, stubtest of n
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest nerlm._native
 
-wheel: $(DEPS)  ## build the abi3 release wheel into dist/
+wheel: $(DEPS)  ## build the release wheel (for this Python version) into dist/
 	rm -rf dist
 	$(BIN)/maturin build --release --quiet --out dist
 

@@ -31,7 +31,7 @@
 use memchr::memmem;
 use rayon::prelude::*;
 
-use crate::text::{Normalization, Normalized};
+use crate::text::{CodePointBuf, CodePoints, Normalization, Normalized};
 
 /// How an entity string was placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,137 +104,188 @@ pub struct Aligned {
     pub score: f32,
 }
 
-/// Converts byte offsets of one text to code points, quickly for increasing offsets.
-struct CharCounter<'a> {
-    hay: &'a [u8],
-    ascii: bool,
-    last_b: usize,
-    last_c: u32,
-}
+/// Haystacks longer than this (bytes) are searched with `memmem`, whose Two-Way fallback keeps
+/// repetitive texts linear; shorter ones (sentences) with an SSE2 scan that costs nothing to
+/// set up.
+const LONG_HAYSTACK: usize = 2048;
 
-impl<'a> CharCounter<'a> {
-    fn new(text: &'a str) -> Self {
-        Self {
-            hay: text.as_bytes(),
-            ascii: text.is_ascii(),
-            last_b: 0,
-            last_c: 0,
-        }
-    }
-
-    /// Code points in `hay[a..b]` (`a`, `b` character boundaries).
-    fn count(&self, a: usize, b: usize) -> u32 {
-        if self.ascii {
-            return (b - a) as u32;
-        }
-        count_chars(&self.hay[a..b])
-    }
-
-    fn chars(&mut self, b: usize) -> u32 {
-        if self.ascii {
-            return b as u32;
-        }
-        if b < self.last_b {
-            self.last_b = 0;
-            self.last_c = 0;
-        }
-        self.last_c += self.count(self.last_b, b);
-        self.last_b = b;
-        self.last_c
-    }
-}
-
-/// Code points in a UTF-8 byte string: bytes that are not continuation bytes (`10xxxxxx`),
-/// counted eight at a time (SWAR).
+/// The bytes of a slice of code units (native byte order).
 #[inline]
-fn count_chars(b: &[u8]) -> u32 {
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = b.chunks_exact(8);
-    let mut cont = 0u32;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        // Bit 7 set and bit 6 clear.
-        cont += (w & !(w << 1) & HI).count_ones();
-    }
-    cont += chunks
-        .remainder()
-        .iter()
-        .map(|&x| u32::from(x & 0xC0 == 0x80))
-        .sum::<u32>();
-    b.len() as u32 - cont
+fn unit_bytes<T: Unit>(s: &[T]) -> &[u8] {
+    // SAFETY: `T` is `u8`, `u16` or `u32` (no padding, every byte initialised); the returned
+    // slice covers exactly the same memory, and `u8` has alignment 1.
+    unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<u8>(), std::mem::size_of_val(s)) }
 }
 
-/// First occurrence of `needle` (non-empty, last byte `last`) in `hay` starting at or after
-/// `pos`: candidate ends are the bytes equal to `last`, found eight at a time (SWAR zero-byte
-/// test; its rare false positives are rejected by the full comparison).
 #[inline]
-fn find_short(hay: &[u8], needle: &[u8], pos: usize, last: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
+fn eq_units<T: Eq>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Leftmost `i >= from` with `hay[i..i + needle.len()] == needle`, one position at a time.
+#[inline]
+fn scalar_find<T: Unit>(hay: &[T], needle: &[T], from: usize) -> Option<usize> {
     let n = needle.len();
-    let pattern = LO.wrapping_mul(u64::from(last));
-    // A byte loop: needles are short, and a `memcmp` call costs more than the comparison.
-    let check = |end: usize| -> bool {
-        let cand = &hay[end - n..end];
-        (0..n).all(|j| cand[j] == needle[j])
-    };
-    // Candidate last-byte positions run from pos + n - 1 to hay.len() - 1.
-    let mut i = pos + n - 1;
-    while i + 8 <= hay.len() {
-        let w = u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"));
-        let x = w ^ pattern;
-        let mut hits = x.wrapping_sub(LO) & !x & HI;
-        while hits != 0 {
-            let k = (hits.trailing_zeros() / 8) as usize;
-            if check(i + k + 1) {
-                return Some(i + k + 1 - n);
-            }
-            hits &= hits - 1;
-        }
-        i += 8;
-    }
-    while i < hay.len() {
-        if hay[i] == last && check(i + 1) {
-            return Some(i + 1 - n);
+    let mut i = from;
+    while i + n <= hay.len() {
+        if hay[i] == needle[0] && eq_units(&hay[i..i + n], needle) {
+            return Some(i);
         }
         i += 1;
     }
     None
 }
 
-/// Byte occurrences of `needle` in `hay`, overlapping ones included, in increasing order.
-///
-/// Short haystacks (most sentences) are scanned for the needle's last byte with `memchr`
-/// (a continuation byte for CJK, so few false hits) and checked in place; building a
-/// `memmem::Finder` costs more than that scan. Long ones use the finder.
-fn occurrences<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
-    const SHORT: usize = 256;
-    let n = needle.len();
-    let finder = (hay.len() > SHORT).then(|| memmem::Finder::new(needle));
-    let last = needle[n - 1];
-    let mut pos = 0usize;
-    std::iter::from_fn(move || {
-        if n == 0 || pos + n > hay.len() {
+/// A fixed-width code unit of [`CodePoints`]: `u8` (Latin-1), `u16` (UCS-2), `u32` (UCS-4).
+trait Unit: Copy + Eq + Send + Sync + 'static {
+    /// `c` as a unit, if it fits.
+    fn from_cp(c: u32) -> Option<Self>;
+    /// The units of `s` when it has this width.
+    fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]>;
+    /// [`scalar_find`] with a vectorised scan where the target has one.
+    fn find_short(hay: &[Self], needle: &[Self], from: usize) -> Option<usize>;
+
+    /// Leftmost occurrence of `needle` (non-empty) in `hay` starting at or after `from`.
+    #[inline]
+    fn find(hay: &[Self], needle: &[Self], from: usize) -> Option<usize> {
+        let n = needle.len();
+        if from + n > hay.len() {
             return None;
         }
-        let at = match &finder {
-            Some(f) => pos + f.find(&hay[pos..])?,
-            None => find_short(hay, needle, pos, last)?,
-        };
-        // Next candidate: the next character boundary after `at`.
-        pos = at + 1;
-        while pos < hay.len() && hay[pos] & 0xC0 == 0x80 {
-            pos += 1;
+        let w = std::mem::size_of::<Self>();
+        if (hay.len() - from) * w <= LONG_HAYSTACK {
+            return Self::find_short(hay, needle, from);
         }
+        // Bytes through memmem; a match that straddles units is skipped.
+        let (hb, nb) = (unit_bytes(hay), unit_bytes(needle));
+        let mut pos = from * w;
+        loop {
+            let at = pos + memmem::find(&hb[pos..], nb)?;
+            if at % w == 0 {
+                return Some(at / w);
+            }
+            pos = at + 1;
+        }
+    }
+}
+
+/// SSE2 (part of every x86-64) scan: the first and last unit of the needle are compared at
+/// 16 bytes of candidate positions at once, and only positions where both match are checked
+/// in full.
+macro_rules! sse2_find_short {
+    ($t:ty, $set1:ident, $cmpeq:ident, $signed:ty) => {
+        #[inline]
+        fn find_short(hay: &[$t], needle: &[$t], from: usize) -> Option<usize> {
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::x86_64::*;
+                const LANES: usize = 16 / std::mem::size_of::<$t>();
+                const BITS: u32 = std::mem::size_of::<$t>() as u32;
+                let n = needle.len();
+                let mut i = from;
+                // SAFETY: SSE2 is part of the x86-64 baseline. The loads read
+                // hay[i..i + LANES] and hay[i + n - 1..i + n - 1 + LANES], inside `hay` by the
+                // loop condition.
+                unsafe {
+                    let vf = $set1(needle[0] as $signed);
+                    let vl = $set1(needle[n - 1] as $signed);
+                    while i + n - 1 + LANES <= hay.len() {
+                        let a = _mm_loadu_si128(hay.as_ptr().add(i).cast());
+                        let b = _mm_loadu_si128(hay.as_ptr().add(i + n - 1).cast());
+                        let eq = _mm_and_si128($cmpeq(a, vf), $cmpeq(b, vl));
+                        let mut mask = _mm_movemask_epi8(eq) as u32;
+                        while mask != 0 {
+                            let lane = (mask.trailing_zeros() / BITS) as usize;
+                            if eq_units(&hay[i + lane..i + lane + n], needle) {
+                                return Some(i + lane);
+                            }
+                            mask &= !(((1u32 << BITS) - 1) << (lane as u32 * BITS));
+                        }
+                        i += LANES;
+                    }
+                }
+                scalar_find(hay, needle, i)
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                scalar_find(hay, needle, from)
+            }
+        }
+    };
+}
+
+impl Unit for u8 {
+    fn from_cp(c: u32) -> Option<Self> {
+        u8::try_from(c).ok()
+    }
+    fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]> {
+        match *s {
+            CodePoints::Latin1(v) => Some(v),
+            _ => None,
+        }
+    }
+    sse2_find_short!(u8, _mm_set1_epi8, _mm_cmpeq_epi8, i8);
+}
+
+impl Unit for u16 {
+    fn from_cp(c: u32) -> Option<Self> {
+        u16::try_from(c).ok()
+    }
+    fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]> {
+        match *s {
+            CodePoints::Ucs2(v) => Some(v),
+            _ => None,
+        }
+    }
+    sse2_find_short!(u16, _mm_set1_epi16, _mm_cmpeq_epi16, i16);
+}
+
+impl Unit for u32 {
+    fn from_cp(c: u32) -> Option<Self> {
+        Some(c)
+    }
+    fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]> {
+        match *s {
+            CodePoints::Ucs4(v) => Some(v),
+            _ => None,
+        }
+    }
+    sse2_find_short!(u32, _mm_set1_epi32, _mm_cmpeq_epi32, i32);
+}
+
+/// `surface` in the units of `T`: borrowed when the widths agree, else converted into `buf`;
+/// `None` when a code point does not fit `T` (it cannot occur in a text of that width).
+#[inline]
+fn as_units<'b, T: Unit>(surface: CodePoints<'b>, buf: &'b mut Vec<T>) -> Option<&'b [T]> {
+    if let Some(v) = T::view(&surface) {
+        return Some(v);
+    }
+    buf.clear();
+    for i in 0..surface.len() {
+        buf.push(T::from_cp(surface.get(i))?);
+    }
+    Some(buf)
+}
+
+/// Byte offsets of the occurrences of `needle` (non-empty UTF-8) in `hay`, overlapping ones
+/// included, in increasing order (matches of valid UTF-8 in valid UTF-8 start on character
+/// boundaries).
+fn occurrences<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+    let finder = memmem::Finder::new(needle);
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        let at = pos + finder.find(hay.get(pos..)?)?;
+        pos = at + 1;
         Some(at)
     })
 }
 
 /// The aligner of one document: claimed spans and the cursor persist across items.
 struct DocAligner<'a> {
-    text: &'a str,
+    text: CodePoints<'a>,
     opts: &'a AlignOptions,
-    counter: CharCounter<'a>,
+    /// The text as UTF-8, for the lenient stages.
+    utf8: Option<String>,
     norm: Option<Normalized>,
     norm_chars: Option<Vec<char>>,
     raw_chars: Option<Vec<char>>,
@@ -243,6 +294,8 @@ struct DocAligner<'a> {
     cursor: u32,
     /// Reused candidate buffer.
     buf: Vec<(u32, u32)>,
+    /// Reused buffers of a surface converted to the text's width.
+    scratch: (Vec<u8>, Vec<u16>, Vec<u32>),
 }
 
 enum Pick {
@@ -252,27 +305,30 @@ enum Pick {
 }
 
 impl<'a> DocAligner<'a> {
-    fn new(text: &'a str, opts: &'a AlignOptions) -> Self {
+    fn new(text: CodePoints<'a>, opts: &'a AlignOptions) -> Self {
         Self {
             text,
             opts,
-            counter: CharCounter::new(text),
+            utf8: None,
             norm: None,
             norm_chars: None,
             raw_chars: None,
             claimed: Vec::new(),
             cursor: 0,
             buf: Vec::new(),
+            scratch: Default::default(),
         }
     }
 
     /// Start over on another document, keeping the buffers.
-    fn reset(&mut self, text: &'a str) {
+    fn reset(&mut self, text: CodePoints<'a>) {
         self.text = text;
-        self.counter = CharCounter::new(text);
-        self.norm = None;
-        self.norm_chars = None;
-        self.raw_chars = None;
+        if self.utf8.is_some() {
+            self.utf8 = None;
+            self.norm = None;
+            self.norm_chars = None;
+            self.raw_chars = None;
+        }
         self.claimed.clear();
         self.cursor = 0;
     }
@@ -320,31 +376,121 @@ impl<'a> DocAligner<'a> {
         }
     }
 
+    /// The text as UTF-8 (built once per document, for the lenient stages).
+    fn utf8(&mut self) -> &str {
+        if self.utf8.is_none() {
+            self.utf8 = Some(self.text.to_utf8());
+        }
+        self.utf8.as_deref().expect("set above")
+    }
+
     fn normalized(&mut self) -> &Normalized {
         if self.norm.is_none() {
-            self.norm = Some(Normalized::new(self.text, &self.opts.normalization));
+            let opts = self.opts;
+            let norm = Normalized::new(self.utf8(), &opts.normalization);
+            self.norm = Some(norm);
         }
         self.norm.as_ref().expect("set above")
     }
 
-    /// Candidates of the exact stage, in code points, into `out`; stops at the first one the
-    /// policy will surely pick (so a search rarely runs past what it needs).
-    fn exact_cands(&mut self, surface: &str, group: u32, out: &mut Vec<(u32, u32)>) {
-        let hay = self.text.as_bytes();
-        for at in occurrences(hay, surface.as_bytes()) {
-            let s = self.counter.chars(at);
-            let e = s + self.counter.count(at, at + surface.len());
-            out.push((s, e));
-            let settled = match self.opts.occurrence {
-                Occurrence::First => true,
-                Occurrence::All => false,
-                Occurrence::LeftToRight => self.is_free(group, s, e),
-                Occurrence::NearestAfter => s >= self.cursor,
-            };
-            if settled {
-                break;
+    /// The exact stage: place the item on an occurrence of `surface` (non-empty) under the
+    /// policy, searching in the text's own width; false when there is none.
+    fn place_exact(
+        &mut self,
+        item: u32,
+        surface: CodePoints<'_>,
+        group: u32,
+        out: &mut Vec<Aligned>,
+    ) -> bool {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let placed = match self.text {
+            CodePoints::Latin1(hay) => as_units(surface, &mut scratch.0)
+                .is_some_and(|nd| self.place_found(item, hay, nd, group, out)),
+            CodePoints::Ucs2(hay) => as_units(surface, &mut scratch.1)
+                .is_some_and(|nd| self.place_found(item, hay, nd, group, out)),
+            CodePoints::Ucs4(hay) => as_units(surface, &mut scratch.2)
+                .is_some_and(|nd| self.place_found(item, hay, nd, group, out)),
+        };
+        self.scratch = scratch;
+        placed
+    }
+
+    /// [`Self::place_exact`] once the needle is in the text's units (indices = code points).
+    #[inline]
+    fn place_found<T: Unit>(
+        &mut self,
+        item: u32,
+        hay: &[T],
+        needle: &[T],
+        group: u32,
+        out: &mut Vec<Aligned>,
+    ) -> bool {
+        let len = needle.len();
+        let exact = |start: usize| Aligned {
+            item,
+            start: start as u32,
+            end: (start + len) as u32,
+            status: AlignStatus::Exact,
+            score: 1.0,
+        };
+        match self.opts.occurrence {
+            Occurrence::First => {
+                let Some(at) = T::find(hay, needle, 0) else {
+                    return false;
+                };
+                self.claim(group, exact(at), out);
+            }
+            Occurrence::All => {
+                let mut from = 0;
+                let mut found = false;
+                while let Some(at) = T::find(hay, needle, from) {
+                    out.push(exact(at));
+                    found = true;
+                    from = at + len;
+                }
+                return found;
+            }
+            Occurrence::LeftToRight => {
+                let mut from = 0;
+                let mut first = None;
+                while let Some(at) = T::find(hay, needle, from) {
+                    let placed = exact(at);
+                    if self.is_free(group, placed.start, placed.end) {
+                        self.claim(group, placed, out);
+                        return true;
+                    }
+                    first.get_or_insert(placed);
+                    from = at + 1;
+                }
+                let Some(taken) = first else {
+                    return false;
+                };
+                out.push(Aligned {
+                    status: AlignStatus::Duplicate,
+                    ..taken
+                });
+            }
+            Occurrence::NearestAfter => {
+                let at = match T::find(hay, needle, self.cursor as usize) {
+                    Some(at) => at,
+                    // None at or after the cursor: the last occurrence (all start before it).
+                    None => {
+                        let mut last = None;
+                        let mut from = 0;
+                        while let Some(at) = T::find(hay, needle, from) {
+                            last = Some(at);
+                            from = at + 1;
+                        }
+                        let Some(at) = last else {
+                            return false;
+                        };
+                        at
+                    }
+                };
+                self.claim(group, exact(at), out);
             }
         }
+        true
     }
 
     /// Candidates of the normalised stage, in original code points, into `out`.
@@ -376,16 +522,17 @@ impl<'a> DocAligner<'a> {
         if pat.is_empty() {
             return None;
         }
+        if use_norm && self.norm_chars.is_none() {
+            let c = self.normalized().text.chars().collect();
+            self.norm_chars = Some(c);
+        }
+        if !use_norm && self.raw_chars.is_none() {
+            let c = self.utf8().chars().collect();
+            self.raw_chars = Some(c);
+        }
         let hay: &[char] = if use_norm {
-            if self.norm_chars.is_none() {
-                let c = self.normalized().text.chars().collect();
-                self.norm_chars = Some(c);
-            }
             self.norm_chars.as_deref().expect("set above")
         } else {
-            if self.raw_chars.is_none() {
-                self.raw_chars = Some(self.text.chars().collect());
-            }
             self.raw_chars.as_deref().expect("set above")
         };
         let (s, e, score) = best_fuzzy(hay, &pat)?;
@@ -407,7 +554,7 @@ impl<'a> DocAligner<'a> {
         out.push(placed);
     }
 
-    fn place(&mut self, item: u32, surface: &str, group: u32, out: &mut Vec<Aligned>) {
+    fn place(&mut self, item: u32, surface: CodePoints<'_>, group: u32, out: &mut Vec<Aligned>) {
         let at = |start, end, status, score| Aligned {
             item,
             start,
@@ -419,42 +566,48 @@ impl<'a> DocAligner<'a> {
             out.push(at(0, 0, AlignStatus::Ungrounded, 0.0));
             return;
         }
-        let normalize = !self.opts.normalization.is_identity();
-        for status in [AlignStatus::Exact, AlignStatus::Normalized] {
-            if status == AlignStatus::Normalized && !normalize {
-                break;
-            }
+        if self.place_exact(item, surface, group, out) {
+            return;
+        }
+        let lenient = !self.opts.normalization.is_identity() || self.opts.fuzzy.is_some();
+        let surface = if lenient {
+            surface.to_utf8()
+        } else {
+            String::new()
+        };
+        if !self.opts.normalization.is_identity() {
+            let status = AlignStatus::Normalized;
             let mut cands = std::mem::take(&mut self.buf);
             cands.clear();
-            if status == AlignStatus::Exact {
-                self.exact_cands(surface, group, &mut cands);
-            } else {
-                self.normalized_cands(surface, &mut cands);
-            }
-            let picked = if cands.is_empty() {
-                Pick::None
-            } else if self.opts.occurrence == Occurrence::All {
+            self.normalized_cands(&surface, &mut cands);
+            if self.opts.occurrence == Occurrence::All {
                 let mut last_end = 0u32;
+                let mut found = false;
                 for &(s, e) in &cands {
                     if s >= last_end {
                         out.push(at(s, e, status, 1.0));
                         last_end = e;
+                        found = true;
                     }
                 }
                 self.buf = cands;
-                return;
+                if found {
+                    return;
+                }
             } else {
-                self.pick(group, &mut cands.iter().copied())
-            };
-            self.buf = cands;
-            match picked {
-                Pick::Free(s, e) => return self.claim(group, at(s, e, status, 1.0), out),
-                Pick::Taken(s, e) => return out.push(at(s, e, AlignStatus::Duplicate, 1.0)),
-                Pick::None => {}
+                let picked = self.pick(group, &mut cands.iter().copied());
+                self.buf = cands;
+                match picked {
+                    Pick::Free(s, e) => return self.claim(group, at(s, e, status, 1.0), out),
+                    Pick::Taken(s, e) => {
+                        return out.push(at(s, e, AlignStatus::Duplicate, 1.0));
+                    }
+                    Pick::None => {}
+                }
             }
         }
         if let Some(min) = self.opts.fuzzy {
-            if let Some((s, e, score)) = self.fuzzy(surface, min) {
+            if let Some((s, e, score)) = self.fuzzy(&surface, min) {
                 return self.claim(group, at(s, e, AlignStatus::Fuzzy, score), out);
             }
         }
@@ -534,10 +687,12 @@ pub fn best_fuzzy(hay: &[char], pat: &[char]) -> Option<(usize, usize, f32)> {
 /// For every policy but [`Occurrence::All`] the result has one entry per item, in order;
 /// with `All`, an item found `k` times has `k` entries (one if ungrounded).
 pub fn align_doc(text: &str, items: &[(&str, u32)], opts: &AlignOptions) -> Vec<Aligned> {
-    let mut a = DocAligner::new(text, opts);
+    let text = CodePointBuf::new(text);
+    let mut a = DocAligner::new(text.as_code_points(), opts);
     let mut out = Vec::with_capacity(items.len());
     for (i, &(surface, group)) in items.iter().enumerate() {
-        a.place(i as u32, surface, group, &mut out);
+        let surface = CodePointBuf::new(surface);
+        a.place(i as u32, surface.as_code_points(), group, &mut out);
     }
     out
 }
@@ -554,21 +709,201 @@ pub fn align_batch(docs: &[(&str, Vec<(&str, u32)>)], opts: &AlignOptions) -> Ve
         .collect()
 }
 
-/// Columnar input: item `i` is `surfaces[i]` in `texts[doc[i]]`, in group `group[i]`.
-///
-/// Items of one document keep their relative order (model order); documents may interleave.
-/// Returns placements in item order, `item` being the global item index.
+/// A column of strings that worker threads can read: the Python binding reads CPython's
+/// string objects in place, Rust callers pass a slice of [`CodePoints`].
+pub trait StrColumn: Sync {
+    /// Number of strings.
+    fn len(&self) -> usize;
+    /// Whether the column is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// String `i` (`i < len`).
+    fn get(&self, i: usize) -> CodePoints<'_>;
+}
+
+impl StrColumn for [CodePoints<'_>] {
+    fn len(&self) -> usize {
+        <[CodePoints<'_>]>::len(self)
+    }
+    fn get(&self, i: usize) -> CodePoints<'_> {
+        self[i]
+    }
+}
+
+/// The placements of [`align_code_points`] as columns (numpy-ready: `int64` offsets).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placements {
+    /// Global item index of each row; empty when the rows are exactly the items in order
+    /// (every policy but [`Occurrence::All`], with `doc` sorted or not).
+    pub item: Vec<i64>,
+    /// Start, in code points (0 when ungrounded).
+    pub start: Vec<i64>,
+    /// End (exclusive), in code points (0 when ungrounded).
+    pub end: Vec<i64>,
+    /// [`AlignStatus`] as its `u8` value.
+    pub status: Vec<u8>,
+    /// Similarity in `[0, 1]`: 1 unless fuzzy, 0 when ungrounded.
+    pub score: Vec<f32>,
+}
+
+impl Placements {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.start.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.start.is_empty()
+    }
+
+    /// Row `r` as an [`Aligned`].
+    pub fn row(&self, r: usize) -> Aligned {
+        let status = match self.status[r] {
+            0 => AlignStatus::Exact,
+            1 => AlignStatus::Duplicate,
+            2 => AlignStatus::Ungrounded,
+            3 => AlignStatus::Normalized,
+            _ => AlignStatus::Fuzzy,
+        };
+        Aligned {
+            item: if self.item.is_empty() {
+                r as u32
+            } else {
+                self.item[r] as u32
+            },
+            start: self.start[r] as u32,
+            end: self.end[r] as u32,
+            status,
+            score: self.score[r],
+        }
+    }
+
+    /// Every row as an [`Aligned`].
+    pub fn rows(&self) -> impl Iterator<Item = Aligned> + '_ {
+        (0..self.len()).map(|r| self.row(r))
+    }
+
+    fn push_rows(&mut self, rows: &[Aligned]) {
+        for a in rows {
+            self.item.push(i64::from(a.item));
+            self.start.push(i64::from(a.start));
+            self.end.push(i64::from(a.end));
+            self.status.push(a.status as u8);
+            self.score.push(a.score);
+        }
+    }
+
+    /// The parts one after the other (columns copied in parallel); `item` dropped when the
+    /// rows are exactly the `m` items in order.
+    fn concat(parts: &[Self], m: usize) -> Self {
+        let n: usize = parts.iter().map(Self::len).sum();
+        let (mut item, mut start, mut end, mut status, mut score) = Default::default();
+        rayon::scope(|s| {
+            if n != m {
+                s.spawn(|_| {
+                    item = parts
+                        .iter()
+                        .map(|p| &p.item[..])
+                        .collect::<Vec<_>>()
+                        .concat()
+                });
+            }
+            s.spawn(|_| {
+                start = parts
+                    .iter()
+                    .map(|p| &p.start[..])
+                    .collect::<Vec<_>>()
+                    .concat()
+            });
+            s.spawn(|_| {
+                end = parts
+                    .iter()
+                    .map(|p| &p.end[..])
+                    .collect::<Vec<_>>()
+                    .concat()
+            });
+            s.spawn(|_| {
+                status = parts
+                    .iter()
+                    .map(|p| &p.status[..])
+                    .collect::<Vec<_>>()
+                    .concat()
+            });
+            s.spawn(|_| {
+                score = parts
+                    .iter()
+                    .map(|p| &p.score[..])
+                    .collect::<Vec<_>>()
+                    .concat()
+            });
+        });
+        Self {
+            item,
+            start,
+            end,
+            status,
+            score,
+        }
+    }
+
+    fn from_rows(rows: &[Aligned], identity: bool) -> Self {
+        Self {
+            item: if identity {
+                Vec::new()
+            } else {
+                rows.iter().map(|a| i64::from(a.item)).collect()
+            },
+            start: rows.iter().map(|a| i64::from(a.start)).collect(),
+            end: rows.iter().map(|a| i64::from(a.end)).collect(),
+            status: rows.iter().map(|a| a.status as u8).collect(),
+            score: rows.iter().map(|a| a.score).collect(),
+        }
+    }
+}
+
+/// [`align_code_points`] over UTF-8 strings (converted to code points first).
 ///
 /// # Errors
-/// [`crate::Error::Shape`] when the columns differ in length or a document index is out of
-/// range.
+/// As [`align_code_points`].
 pub fn align_columns(
     texts: &[&str],
     surfaces: &[&str],
     doc: &[u32],
     group: Option<&[u32]>,
     opts: &AlignOptions,
-) -> crate::Result<Vec<Aligned>> {
+) -> crate::Result<Placements> {
+    let t: Vec<CodePointBuf> = texts.par_iter().map(|t| CodePointBuf::new(t)).collect();
+    let s: Vec<CodePointBuf> = surfaces.par_iter().map(|s| CodePointBuf::new(s)).collect();
+    let t: Vec<CodePoints<'_>> = t.iter().map(CodePointBuf::as_code_points).collect();
+    let s: Vec<CodePoints<'_>> = s.iter().map(CodePointBuf::as_code_points).collect();
+    align_code_points(&t[..], &s[..], doc, group, opts)
+}
+
+/// Items per parallel task of [`align_code_points`] (whole documents; at least this many).
+const TASK_ITEMS: usize = 4096;
+
+/// Columnar input: item `i` is `surfaces[i]` in `texts[doc[i]]`, in group `group[i]`.
+///
+/// Strings are fixed-width code points (Python's own layout, read in place by the binding);
+/// the exact stage searches them in the text's width, so offsets are code point indices with
+/// no conversion. The lenient stages work on UTF-8 copies.
+///
+/// Items of one document keep their relative order (model order); documents may interleave.
+/// Returns placements in item order. When `doc` is sorted and the policy places one row per
+/// item, documents run in parallel tasks that write straight into the output columns.
+///
+/// # Errors
+/// [`crate::Error::Shape`] when the columns differ in length or a document index is out of
+/// range.
+pub fn align_code_points<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
+    texts: &T,
+    surfaces: &S,
+    doc: &[u32],
+    group: Option<&[u32]>,
+    opts: &AlignOptions,
+) -> crate::Result<Placements> {
     let m = surfaces.len();
     if doc.len() != m || group.is_some_and(|g| g.len() != m) {
         return Err(crate::Error::Shape(format!(
@@ -587,8 +922,13 @@ pub fn align_columns(
             texts.len()
         )));
     }
+    let group_of = |i: usize| group.map_or(0, |g| g[i]);
+    let sorted = doc.windows(2).all(|w| w[0] <= w[1]);
+    if sorted {
+        return Ok(align_sorted(texts, surfaces, doc, &group_of, opts));
+    }
     // Item ranges per document: `order[starts[d]..starts[d + 1]]` are document d's items in
-    // model order; `order` is the identity when the items come sorted by document (usual).
+    // model order.
     let mut starts = vec![0usize; texts.len() + 1];
     for &d in doc {
         starts[d as usize + 1] += 1;
@@ -596,56 +936,172 @@ pub fn align_columns(
     for k in 1..starts.len() {
         starts[k] += starts[k - 1];
     }
-    let sorted = doc.windows(2).all(|w| w[0] <= w[1]);
-    let order: Vec<u32> = if sorted {
-        Vec::new()
-    } else {
-        let mut order = vec![0u32; m];
-        let mut fill = starts.clone();
-        for (i, &d) in doc.iter().enumerate() {
-            order[fill[d as usize]] = i as u32;
-            fill[d as usize] += 1;
-        }
-        order
-    };
-    let item_at = |k: usize| -> usize {
-        if sorted {
-            k
-        } else {
-            order[k] as usize
-        }
-    };
+    let mut order = vec![0u32; m];
+    let mut fill = starts.clone();
+    for (i, &d) in doc.iter().enumerate() {
+        order[fill[d as usize]] = i as u32;
+        fill[d as usize] += 1;
+    }
     // Documents in parallel chunks; one aligner and one result buffer per chunk.
     let chunks: Vec<Vec<Aligned>> = (0..texts.len())
         .into_par_iter()
         .with_min_len(256)
         .fold(
             // Boxed: the accumulator moves at every document.
-            || (Vec::new(), Box::new(DocAligner::new("", opts))),
+            || {
+                (
+                    Vec::new(),
+                    Box::new(DocAligner::new(CodePoints::Latin1(&[]), opts)),
+                )
+            },
             |(mut out, mut a), d| {
                 if starts[d] == starts[d + 1] {
                     return (out, a);
                 }
-                a.reset(texts[d]);
-                for k in starts[d]..starts[d + 1] {
-                    let i = item_at(k);
-                    a.place(i as u32, surfaces[i], group.map_or(0, |g| g[i]), &mut out);
+                a.reset(texts.get(d));
+                for &i in &order[starts[d]..starts[d + 1]] {
+                    let i = i as usize;
+                    a.place(i as u32, surfaces.get(i), group_of(i), &mut out);
                 }
                 (out, a)
             },
         )
         .map(|(out, _)| out)
         .collect();
-    let total: usize = chunks.iter().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(total);
-    for c in chunks {
-        out.extend_from_slice(&c);
+    let mut out: Vec<Aligned> = chunks.concat();
+    // Back to item order (stable: the rows of one item stay in text order with `All`).
+    out.sort_by_key(|a| a.item);
+    let identity = out.len() == m && out.iter().enumerate().all(|(i, a)| a.item as usize == i);
+    Ok(Placements::from_rows(&out, identity))
+}
+
+/// Task boundaries for `doc` sorted: at document changes, every [`TASK_ITEMS`] items or more.
+fn task_bounds(doc: &[u32]) -> Vec<usize> {
+    let m = doc.len();
+    let mut bounds = vec![0usize];
+    let mut k = TASK_ITEMS;
+    while k < m {
+        while k < m && doc[k] == doc[k - 1] {
+            k += 1;
+        }
+        if k < m {
+            bounds.push(k);
+        }
+        k += TASK_ITEMS;
     }
-    if !sorted {
-        // Back to item order (stable: the rows of one item stay in text order with `All`).
-        out.sort_by_key(|a| a.item);
+    bounds.push(m);
+    bounds
+}
+
+/// Place the items `lo..hi` (whole documents, `doc` sorted) with one aligner, calling `emit`
+/// with each document's first item and rows.
+fn align_range<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
+    texts: &T,
+    surfaces: &S,
+    doc: &[u32],
+    group_of: &(dyn Fn(usize) -> u32 + Sync),
+    opts: &AlignOptions,
+    (lo, hi): (usize, usize),
+    mut emit: impl FnMut(usize, &[Aligned]),
+) {
+    let mut a = DocAligner::new(CodePoints::Latin1(&[]), opts);
+    let mut rows = Vec::new();
+    let mut i = lo;
+    while i < hi {
+        let d = doc[i];
+        a.reset(texts.get(d as usize));
+        rows.clear();
+        let first = i;
+        while i < hi && doc[i] == d {
+            a.place(i as u32, surfaces.get(i), group_of(i), &mut rows);
+            i += 1;
+        }
+        emit(first, &rows);
     }
-    Ok(out)
+}
+
+/// [`align_code_points`] for `doc` sorted: tasks of whole documents in parallel. With one row
+/// per item (every policy but `All`) each task writes straight into its slices of the output
+/// columns; with `All` the tasks' rows are concatenated in order.
+fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
+    texts: &T,
+    surfaces: &S,
+    doc: &[u32],
+    group_of: &(dyn Fn(usize) -> u32 + Sync),
+    opts: &AlignOptions,
+) -> Placements {
+    let m = doc.len();
+    let bounds = task_bounds(doc);
+    if opts.occurrence == Occurrence::All {
+        let parts: Vec<Placements> = bounds
+            .par_windows(2)
+            .map(|w| {
+                let mut p = Placements::default();
+                align_range(
+                    texts,
+                    surfaces,
+                    doc,
+                    group_of,
+                    opts,
+                    (w[0], w[1]),
+                    |_, rows| {
+                        p.push_rows(rows);
+                    },
+                );
+                p
+            })
+            .collect();
+        return Placements::concat(&parts, m);
+    }
+    let mut p = Placements {
+        item: Vec::new(),
+        start: vec![0; m],
+        end: vec![0; m],
+        status: vec![0; m],
+        score: vec![0.0; m],
+    };
+    // Split the columns into the tasks' slices.
+    let mut tasks = Vec::with_capacity(bounds.len() - 1);
+    let (mut st, mut en, mut stat, mut sc) = (
+        &mut p.start[..],
+        &mut p.end[..],
+        &mut p.status[..],
+        &mut p.score[..],
+    );
+    for w in bounds.windows(2) {
+        let n = w[1] - w[0];
+        let (a, rest) = st.split_at_mut(n);
+        st = rest;
+        let (b, rest) = en.split_at_mut(n);
+        en = rest;
+        let (c, rest) = stat.split_at_mut(n);
+        stat = rest;
+        let (d, rest) = sc.split_at_mut(n);
+        sc = rest;
+        tasks.push(((w[0], w[1]), a, b, c, d));
+    }
+    tasks.into_par_iter().for_each(|(range, st, en, stat, sc)| {
+        let lo = range.0;
+        align_range(
+            texts,
+            surfaces,
+            doc,
+            group_of,
+            opts,
+            range,
+            |first, rows| {
+                // One row per item, in item order.
+                for (r, row) in rows.iter().enumerate() {
+                    let o = first - lo + r;
+                    st[o] = i64::from(row.start);
+                    en[o] = i64::from(row.end);
+                    stat[o] = row.status as u8;
+                    sc[o] = row.score;
+                }
+            },
+        );
+    });
+    p
 }
 
 #[cfg(test)]
@@ -756,7 +1212,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            r.iter().map(|a| (a.item, a.start)).collect::<Vec<_>>(),
+            r.rows().map(|a| (a.item, a.start)).collect::<Vec<_>>(),
             vec![(0, 0), (1, 0), (2, 2)]
         );
         assert!(align_columns(&texts, &["丙"], &[2], None, &AlignOptions::default()).is_err());

@@ -1,7 +1,8 @@
 //! Offset maps between Unicode code points and UTF-8 bytes.
 //!
 //! nerlm's public offsets are half-open intervals in code points (Python string indices).
-//! Internally the core searches UTF-8 bytes; these helpers convert between the two.
+//! Internally the core searches UTF-8 bytes or fixed-width code points ([`CodePoints`], the
+//! layout of Python strings); these helpers convert between them.
 
 /// Code point index of every UTF-8 byte offset that starts a character, plus the end.
 ///
@@ -27,6 +28,88 @@ pub fn char_to_byte(text: &str) -> Vec<usize> {
     let mut map: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
     map.push(text.len());
     map
+}
+
+/// A string as fixed-width code points, in CPython's layout (PEP 393): Latin-1 bytes when every
+/// code point is below U+0100, UCS-2 when below U+10000, else UCS-4. Index `i` is code point
+/// `i`, so offsets need no conversion. Any width may hold any string whose code points fit it
+/// (the narrowest is not required); UCS-2 and UCS-4 may hold lone surrogates, as Python
+/// strings can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePoints<'a> {
+    /// U+0000..U+00FF, one byte each.
+    Latin1(&'a [u8]),
+    /// U+0000..U+FFFF, two bytes each.
+    Ucs2(&'a [u16]),
+    /// Any code point, four bytes each.
+    Ucs4(&'a [u32]),
+}
+
+impl<'a> CodePoints<'a> {
+    /// Length in code points.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Latin1(s) => s.len(),
+            Self::Ucs2(s) => s.len(),
+            Self::Ucs4(s) => s.len(),
+        }
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The code point at index `i`.
+    pub fn get(&self, i: usize) -> u32 {
+        match self {
+            Self::Latin1(s) => u32::from(s[i]),
+            Self::Ucs2(s) => u32::from(s[i]),
+            Self::Ucs4(s) => s[i],
+        }
+    }
+
+    /// The string as UTF-8, one `char` per code point, so code point offsets carry over; a
+    /// lone surrogate (or a value beyond U+10FFFF) becomes U+FFFD.
+    pub fn to_utf8(&self) -> String {
+        (0..self.len())
+            .map(|i| char::from_u32(self.get(i)).unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect()
+    }
+}
+
+/// An owned [`CodePoints`] in the narrowest width, built from UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodePointBuf {
+    /// See [`CodePoints::Latin1`].
+    Latin1(Vec<u8>),
+    /// See [`CodePoints::Ucs2`].
+    Ucs2(Vec<u16>),
+    /// See [`CodePoints::Ucs4`].
+    Ucs4(Vec<u32>),
+}
+
+impl CodePointBuf {
+    /// The code points of `s` in the narrowest width that holds them all.
+    pub fn new(s: &str) -> Self {
+        let max = s.chars().map(u32::from).max().unwrap_or(0);
+        if max < 0x100 {
+            Self::Latin1(s.chars().map(|c| u32::from(c) as u8).collect())
+        } else if max < 0x1_0000 {
+            Self::Ucs2(s.chars().map(|c| u32::from(c) as u16).collect())
+        } else {
+            Self::Ucs4(s.chars().map(u32::from).collect())
+        }
+    }
+
+    /// Borrow as [`CodePoints`].
+    pub fn as_code_points(&self) -> CodePoints<'_> {
+        match self {
+            Self::Latin1(v) => CodePoints::Latin1(v),
+            Self::Ucs2(v) => CodePoints::Ucs2(v),
+            Self::Ucs4(v) => CodePoints::Ucs4(v),
+        }
+    }
 }
 
 /// Is `b` a UTF-8 continuation byte (`10xxxxxx`)?

@@ -3,36 +3,94 @@
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyTuple};
 
-use nerlm_core::align::{align_columns as core_align_columns, AlignOptions, Occurrence};
-use nerlm_core::text::{Normalization, OffsetMap, OffsetUnit, Whitespace};
+use nerlm_core::align::{align_code_points, AlignOptions, Occurrence, StrColumn};
+use nerlm_core::text::{CodePoints, Normalization, OffsetMap, OffsetUnit, Whitespace};
 use nerlm_core::tokens::{self, TokenPolicy, Window, WindowSpan};
 use nerlm_core::Error;
 
 use crate::errors::to_py;
 
-/// Borrow the UTF-8 of every string of a sequence (the objects stay alive in `keep`).
-fn strings<'py>(seq: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyString>>> {
-    let mut out = Vec::with_capacity(seq.len().unwrap_or(0));
-    for (i, s) in seq.try_iter()?.enumerate() {
-        let s = s?;
-        match s.cast_into::<PyString>() {
-            Ok(s) => out.push(s),
-            Err(e) => {
-                return Err(PyTypeError::new_err(format!(
-                    "{what}[{i}] must be a str, not {}",
-                    e.into_inner().get_type().name()?
-                )))
+/// A snapshot of a sequence of `str` as a tuple: it keeps every string alive and cannot change
+/// while the GIL is released (a list could). A tuple comes back as itself.
+fn snapshot<'py>(seq: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    // SAFETY: `seq` is a live object; `PySequence_Tuple` returns a new reference or NULL with
+    // an exception set.
+    unsafe {
+        Ok(
+            Bound::from_owned_ptr_or_err(seq.py(), ffi::PySequence_Tuple(seq.as_ptr()))?
+                .cast_into_unchecked::<PyTuple>(),
+        )
+    }
+}
+
+/// The strings of a [`snapshot`], read in place by the worker threads: CPython's own storage
+/// (Latin-1, UCS-2 or UCS-4), no copy and no UTF-8 encoding.
+struct TupleColumn<'a> {
+    items: &'a [*mut ffi::PyObject],
+}
+
+// SAFETY: the items are `str` objects (checked by `TupleColumn::new`) held by a tuple that
+// outlives the column; CPython strings are immutable, and `get` only reads their header and
+// data (no reference counting), which is sound from any thread while the tuple keeps them.
+unsafe impl Sync for TupleColumn<'_> {}
+
+impl<'a> TupleColumn<'a> {
+    /// The column of `tuple`; a `TypeError` names the first item that is not a `str`.
+    fn new(tuple: &'a Bound<'_, PyTuple>, what: &str) -> PyResult<Self> {
+        let n = tuple.len();
+        // SAFETY: a tuple's items are its `ob_item` array of `n` live references.
+        let items = unsafe {
+            let t = tuple.as_ptr().cast::<ffi::PyTupleObject>();
+            std::slice::from_raw_parts((*t).ob_item.as_ptr(), n)
+        };
+        for (i, &p) in items.iter().enumerate() {
+            // SAFETY: `p` is a live object; the checks read its type and header.
+            unsafe {
+                if ffi::PyUnicode_Check(p) == 0 {
+                    let o = Bound::from_borrowed_ptr(tuple.py(), p);
+                    return Err(PyTypeError::new_err(format!(
+                        "{what}[{i}] must be a str, not {}",
+                        o.get_type().name()?
+                    )));
+                }
+                // A legacy string is made canonical (Python < 3.12; a no-op from 3.12).
+                #[allow(deprecated)]
+                if ffi::PyUnicode_READY(p) != 0 {
+                    return Err(PyErr::fetch(tuple.py()));
+                }
+            }
+        }
+        Ok(Self { items })
+    }
+}
+
+impl StrColumn for TupleColumn<'_> {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn get(&self, i: usize) -> CodePoints<'_> {
+        let p = self.items[i];
+        // SAFETY: see `impl Sync`: `p` is a canonical `str` kept alive by the tuple; kind,
+        // data and length are read as CPython's own macros do.
+        unsafe {
+            let n = ffi::PyUnicode_GET_LENGTH(p) as usize;
+            let data = ffi::PyUnicode_DATA(p);
+            match ffi::PyUnicode_KIND(p) {
+                ffi::PyUnicode_1BYTE_KIND => {
+                    CodePoints::Latin1(std::slice::from_raw_parts(data.cast::<u8>(), n))
+                }
+                ffi::PyUnicode_2BYTE_KIND => {
+                    CodePoints::Ucs2(std::slice::from_raw_parts(data.cast::<u16>(), n))
+                }
+                _ => CodePoints::Ucs4(std::slice::from_raw_parts(data.cast::<u32>(), n)),
             }
         }
     }
-    Ok(out)
-}
-
-fn as_strs<'a>(v: &'a [Bound<'_, PyString>]) -> PyResult<Vec<&'a str>> {
-    v.iter().map(|s| s.to_str()).collect()
 }
 
 fn u32_col(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<u32>> {
@@ -152,43 +210,24 @@ fn align_columns<'py>(
         },
         fuzzy,
     };
-    let t_objs = strings(texts, "texts")?;
-    let s_objs = strings(surfaces, "surfaces")?;
-    let t = as_strs(&t_objs)?;
-    let s = as_strs(&s_objs)?;
+    let t_objs = snapshot(texts)?;
+    let s_objs = snapshot(surfaces)?;
+    let t = TupleColumn::new(&t_objs, "texts")?;
+    let s = TupleColumn::new(&s_objs, "surfaces")?;
     let d = u32_col(&doc, "doc")?;
     let g = group.as_ref().map(|g| u32_col(g, "group")).transpose()?;
     let r = py
-        .detach(|| core_align_columns(&t, &s, &d, g.as_deref(), &opts))
+        .detach(|| align_code_points(&t, &s, &d, g.as_deref(), &opts))
         .map_err(to_py)?;
-    // One pass into the five columns; `item` only when it is not 0..n (policy "all").
-    let n = r.len();
-    let with_item = n != s.len() || r.iter().enumerate().any(|(i, a)| a.item as usize != i);
-    let (mut item, mut start, mut end, mut status, mut score) = (
-        Vec::with_capacity(if with_item { n } else { 0 }),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for a in &r {
-        if with_item {
-            item.push(i64::from(a.item));
-        }
-        start.push(i64::from(a.start));
-        end.push(i64::from(a.end));
-        status.push(a.status as u8);
-        score.push(a.score);
-    }
-    drop(r);
+    // The columns become numpy arrays without a copy; `item` only when it is not 0..n.
     let out = PyDict::new(py);
-    if with_item {
-        out.set_item("item", item.into_pyarray(py))?;
+    if !r.item.is_empty() {
+        out.set_item("item", r.item.into_pyarray(py))?;
     }
-    out.set_item("start", start.into_pyarray(py))?;
-    out.set_item("end", end.into_pyarray(py))?;
-    out.set_item("status", status.into_pyarray(py))?;
-    out.set_item("score", score.into_pyarray(py))?;
+    out.set_item("start", r.start.into_pyarray(py))?;
+    out.set_item("end", r.end.into_pyarray(py))?;
+    out.set_item("status", r.status.into_pyarray(py))?;
+    out.set_item("score", r.score.into_pyarray(py))?;
     Ok(out)
 }
 
