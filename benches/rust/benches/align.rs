@@ -3,8 +3,8 @@
 //! iteration aligns every dev entity (3,072) against its sentence.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use nerlm_core::align::{align_columns, AlignOptions, Occurrence};
-use nerlm_core::text::{Normalization, Whitespace};
+use nerlm_core::align::{align_code_points, AlignOptions, Occurrence};
+use nerlm_core::text::{CodePointBuf, CodePoints, Normalization, Whitespace};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 
@@ -28,8 +28,11 @@ fn dev() -> (Vec<String>, Vec<String>, Vec<u32>) {
 
 fn bench(c: &mut Criterion) {
     let (texts, surfaces, doc) = dev();
-    let t: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let s: Vec<&str> = surfaces.iter().map(String::as_str).collect();
+    // Code points, as the binding reads Python strings.
+    let tb: Vec<CodePointBuf> = texts.iter().map(|t| CodePointBuf::new(t)).collect();
+    let sb: Vec<CodePointBuf> = surfaces.iter().map(|s| CodePointBuf::new(s)).collect();
+    let t: Vec<CodePoints<'_>> = tb.iter().map(CodePointBuf::as_code_points).collect();
+    let s: Vec<CodePoints<'_>> = sb.iter().map(CodePointBuf::as_code_points).collect();
     let mut g = c.benchmark_group("align_cluener_dev");
     g.throughput(Throughput::Elements(s.len() as u64));
     for (name, occurrence) in [
@@ -43,7 +46,7 @@ fn bench(c: &mut Criterion) {
             ..Default::default()
         };
         g.bench_function(name, |b| {
-            b.iter(|| align_columns(&t, &s, &doc, None, &opts).expect("aligned"))
+            b.iter(|| align_code_points(&t[..], &s[..], &doc, None, &opts).expect("aligned"))
         });
     }
     // Lenient: every surface perturbed (upper-cased Latin, spaces) so the later stages run.
@@ -51,7 +54,8 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|x| format!("{} ", x.to_uppercase()))
         .collect();
-    let n: Vec<&str> = noisy.iter().map(String::as_str).collect();
+    let nb: Vec<CodePointBuf> = noisy.iter().map(|s| CodePointBuf::new(s)).collect();
+    let n: Vec<CodePoints<'_>> = nb.iter().map(CodePointBuf::as_code_points).collect();
     let lenient = AlignOptions {
         normalization: Normalization {
             nfkc: true,
@@ -63,7 +67,7 @@ fn bench(c: &mut Criterion) {
         ..Default::default()
     };
     g.bench_function("lenient, perturbed surfaces", |b| {
-        b.iter(|| align_columns(&t, &n, &doc, None, &lenient).expect("aligned"))
+        b.iter(|| align_code_points(&t[..], &n[..], &doc, None, &lenient).expect("aligned"))
     });
     g.finish();
 }

@@ -119,7 +119,8 @@ fn unit_bytes<T: Unit>(s: &[T]) -> &[u8] {
 
 #[inline]
 fn eq_units<T: Eq>(a: &[T], b: &[T]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    // An index loop: needles are short, and a `memcmp` call costs more than the comparison.
+    a.len() == b.len() && (0..a.len()).all(|k| a[k] == b[k])
 }
 
 /// Leftmost `i >= from` with `hay[i..i + needle.len()] == needle`, one position at a time.
@@ -402,6 +403,24 @@ impl<'a> DocAligner<'a> {
         group: u32,
         out: &mut Vec<Aligned>,
     ) -> bool {
+        // The surface usually has the text's width and is searched as it is.
+        match self.text {
+            CodePoints::Latin1(hay) => {
+                if let Some(nd) = u8::view(&surface) {
+                    return self.place_found(item, hay, nd, group, out);
+                }
+            }
+            CodePoints::Ucs2(hay) => {
+                if let Some(nd) = u16::view(&surface) {
+                    return self.place_found(item, hay, nd, group, out);
+                }
+            }
+            CodePoints::Ucs4(hay) => {
+                if let Some(nd) = u32::view(&surface) {
+                    return self.place_found(item, hay, nd, group, out);
+                }
+            }
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         let placed = match self.text {
             CodePoints::Latin1(hay) => as_units(surface, &mut scratch.0)
@@ -925,7 +944,7 @@ pub fn align_code_points<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
     let group_of = |i: usize| group.map_or(0, |g| g[i]);
     let sorted = doc.windows(2).all(|w| w[0] <= w[1]);
     if sorted {
-        return Ok(align_sorted(texts, surfaces, doc, &group_of, opts));
+        return Ok(align_sorted(texts, surfaces, doc, group, opts));
     }
     // Item ranges per document: `order[starts[d]..starts[d + 1]]` are document d's items in
     // model order.
@@ -999,7 +1018,7 @@ fn align_range<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
     texts: &T,
     surfaces: &S,
     doc: &[u32],
-    group_of: &(dyn Fn(usize) -> u32 + Sync),
+    group: Option<&[u32]>,
     opts: &AlignOptions,
     (lo, hi): (usize, usize),
     mut emit: impl FnMut(usize, &[Aligned]),
@@ -1013,7 +1032,12 @@ fn align_range<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
         rows.clear();
         let first = i;
         while i < hi && doc[i] == d {
-            a.place(i as u32, surfaces.get(i), group_of(i), &mut rows);
+            a.place(
+                i as u32,
+                surfaces.get(i),
+                group.map_or(0, |g| g[i]),
+                &mut rows,
+            );
             i += 1;
         }
         emit(first, &rows);
@@ -1027,7 +1051,7 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
     texts: &T,
     surfaces: &S,
     doc: &[u32],
-    group_of: &(dyn Fn(usize) -> u32 + Sync),
+    group: Option<&[u32]>,
     opts: &AlignOptions,
 ) -> Placements {
     let m = doc.len();
@@ -1041,7 +1065,7 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
                     texts,
                     surfaces,
                     doc,
-                    group_of,
+                    group,
                     opts,
                     (w[0], w[1]),
                     |_, rows| {
@@ -1082,24 +1106,16 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
     }
     tasks.into_par_iter().for_each(|(range, st, en, stat, sc)| {
         let lo = range.0;
-        align_range(
-            texts,
-            surfaces,
-            doc,
-            group_of,
-            opts,
-            range,
-            |first, rows| {
-                // One row per item, in item order.
-                for (r, row) in rows.iter().enumerate() {
-                    let o = first - lo + r;
-                    st[o] = i64::from(row.start);
-                    en[o] = i64::from(row.end);
-                    stat[o] = row.status as u8;
-                    sc[o] = row.score;
-                }
-            },
-        );
+        align_range(texts, surfaces, doc, group, opts, range, |first, rows| {
+            // One row per item, in item order.
+            for (r, row) in rows.iter().enumerate() {
+                let o = first - lo + r;
+                st[o] = i64::from(row.start);
+                en[o] = i64::from(row.end);
+                stat[o] = row.status as u8;
+                sc[o] = row.score;
+            }
+        });
     });
     p
 }
