@@ -1,6 +1,7 @@
 //! Alignment in Rust alone (no Python binding): CLUENER dev gold surfaces placed back in their
-//! sentences, so the binding overhead in benches/bench_core.py is visible. Per policy, one
-//! iteration aligns every dev entity (3,072) against its sentence.
+//! sentences, so the binding overhead in benches/bench_align.py is visible. Per policy, one
+//! iteration aligns every dev entity (3,072) against its sentence: one task (tasks hold at
+//! least 4,096 items), so one core; `examples/align_prof.rs` runs the 1,000,000-entity case.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nerlm_core::align::{align_code_points, AlignOptions, Occurrence};

@@ -1,3 +1,9 @@
+//! Alignment in Rust alone at the scale of `benches/bench_align.py`: CLUENER dev gold surfaces
+//! replicated to about 1,000,000 (`REPS`, default 326), converted to code points once (as the
+//! binding reads Python strings), then each policy timed as the best of `ITERS` (default 5)
+//! calls on all cores. `cargo run --release -p nerlm-benches --example align_prof`;
+//! `RAYON_NUM_THREADS=1` for one core.
+
 use nerlm_core::align::{align_code_points, AlignOptions, Occurrence};
 use nerlm_core::text::CodePointBuf;
 use std::time::Instant;
