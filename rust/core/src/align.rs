@@ -818,45 +818,18 @@ impl Placements {
     /// rows are exactly the `m` items in order.
     fn concat(parts: &[Self], m: usize) -> Self {
         let n: usize = parts.iter().map(Self::len).sum();
+        fn cat<T: Copy + Send>(parts: &[Placements], col: fn(&Placements) -> &[T]) -> Vec<T> {
+            parts.iter().map(col).collect::<Vec<_>>().concat()
+        }
         let (mut item, mut start, mut end, mut status, mut score) = Default::default();
         rayon::scope(|s| {
             if n != m {
-                s.spawn(|_| {
-                    item = parts
-                        .iter()
-                        .map(|p| &p.item[..])
-                        .collect::<Vec<_>>()
-                        .concat()
-                });
+                s.spawn(|_| item = cat(parts, |p| &p.item));
             }
-            s.spawn(|_| {
-                start = parts
-                    .iter()
-                    .map(|p| &p.start[..])
-                    .collect::<Vec<_>>()
-                    .concat()
-            });
-            s.spawn(|_| {
-                end = parts
-                    .iter()
-                    .map(|p| &p.end[..])
-                    .collect::<Vec<_>>()
-                    .concat()
-            });
-            s.spawn(|_| {
-                status = parts
-                    .iter()
-                    .map(|p| &p.status[..])
-                    .collect::<Vec<_>>()
-                    .concat()
-            });
-            s.spawn(|_| {
-                score = parts
-                    .iter()
-                    .map(|p| &p.score[..])
-                    .collect::<Vec<_>>()
-                    .concat()
-            });
+            s.spawn(|_| start = cat(parts, |p| &p.start));
+            s.spawn(|_| end = cat(parts, |p| &p.end));
+            s.spawn(|_| status = cat(parts, |p| &p.status));
+            s.spawn(|_| score = cat(parts, |p| &p.score));
         });
         Self {
             item,
