@@ -215,44 +215,27 @@ macro_rules! sse2_find_short {
     };
 }
 
-impl Unit for u8 {
-    fn from_cp(c: u32) -> Option<Self> {
-        u8::try_from(c).ok()
-    }
-    fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]> {
-        match *s {
-            CodePoints::Latin1(v) => Some(v),
-            _ => None,
+/// The [`Unit`] impl of one width: its [`CodePoints`] variant and its SSE2 lane operations.
+macro_rules! unit {
+    ($t:ty, $variant:ident, $set1:ident, $cmpeq:ident, $signed:ty) => {
+        impl Unit for $t {
+            fn from_cp(c: u32) -> Option<Self> {
+                <$t>::try_from(c).ok()
+            }
+            fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]> {
+                match *s {
+                    CodePoints::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            sse2_find_short!($t, $set1, $cmpeq, $signed);
         }
-    }
-    sse2_find_short!(u8, _mm_set1_epi8, _mm_cmpeq_epi8, i8);
+    };
 }
 
-impl Unit for u16 {
-    fn from_cp(c: u32) -> Option<Self> {
-        u16::try_from(c).ok()
-    }
-    fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]> {
-        match *s {
-            CodePoints::Ucs2(v) => Some(v),
-            _ => None,
-        }
-    }
-    sse2_find_short!(u16, _mm_set1_epi16, _mm_cmpeq_epi16, i16);
-}
-
-impl Unit for u32 {
-    fn from_cp(c: u32) -> Option<Self> {
-        Some(c)
-    }
-    fn view<'a>(s: &CodePoints<'a>) -> Option<&'a [Self]> {
-        match *s {
-            CodePoints::Ucs4(v) => Some(v),
-            _ => None,
-        }
-    }
-    sse2_find_short!(u32, _mm_set1_epi32, _mm_cmpeq_epi32, i32);
-}
+unit!(u8, Latin1, _mm_set1_epi8, _mm_cmpeq_epi8, i8);
+unit!(u16, Ucs2, _mm_set1_epi16, _mm_cmpeq_epi16, i16);
+unit!(u32, Ucs4, _mm_set1_epi32, _mm_cmpeq_epi32, i32);
 
 /// `surface` in the units of `T`: borrowed when the widths agree, else converted into `buf`;
 /// `None` when a code point does not fit `T` (it cannot occur in a text of that width).
