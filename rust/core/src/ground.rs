@@ -93,10 +93,97 @@ const EMPTY_STATE: Building = Building {
 #[derive(Default)]
 struct Scratch {
     st: Vec<Building>,
-    /// Transitions beyond the inline two: `(state << 32 | unit) -> target`.
-    more: FxHashMap<u64, u32>,
-    /// `(unit, next)` lists of those units per state (to copy a state when cloning it).
-    pool: Vec<(u32, u32)>,
+    /// Transitions beyond the inline two: `(state, unit)` -> index into `pool`.
+    more: EdgeMap,
+    /// Those transitions as `(unit, target, next)` lists per state (walked to copy a state
+    /// when cloning it and to pack it).
+    pool: Vec<(u32, u32, u32)>,
+}
+
+/// An open-addressing hash table from `state << 32 | unit` to a `u32`, for the transitions a
+/// state has beyond its inline two. Slots carry the build's epoch, so a new build starts
+/// empty without clearing them; linear probing, at most half full.
+#[derive(Default)]
+struct EdgeMap {
+    slots: Vec<EdgeSlot>,
+    epoch: u32,
+    len: usize,
+}
+
+#[derive(Clone, Copy, Default)]
+struct EdgeSlot {
+    key: u64,
+    value: u32,
+    epoch: u32,
+}
+
+impl EdgeMap {
+    /// Forget every entry (O(1) but every 2^32 - 1 calls).
+    fn clear(&mut self) {
+        self.len = 0;
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.slots.iter_mut().for_each(|s| s.epoch = 0);
+            self.epoch = 1;
+        }
+    }
+
+    #[inline(always)]
+    fn home(&self, key: u64) -> usize {
+        // Fibonacci hashing; the capacity is a power of two.
+        let bits = self.slots.len().trailing_zeros();
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    #[inline(always)]
+    fn get(&self, key: u64) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let s = &self.slots[i];
+            if s.epoch != self.epoch {
+                return None;
+            }
+            if s.key == key {
+                return Some(s.value);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Insert a key that is not in the map.
+    #[inline]
+    fn insert_new(&mut self, key: u64, value: u32) {
+        if 2 * (self.len + 1) > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        while self.slots[i].epoch == self.epoch {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = EdgeSlot {
+            key,
+            value,
+            epoch: self.epoch,
+        };
+        self.len += 1;
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        let epoch = self.epoch;
+        self.slots = vec![EdgeSlot::default(); (old.len() * 2).max(1024)];
+        // Fresh slots have epoch 0, which is never current.
+        self.len = 0;
+        for s in old.into_iter().filter(|s| s.epoch == epoch) {
+            self.insert_new(s.key, s.value);
+        }
+    }
 }
 
 thread_local! {
@@ -149,7 +236,14 @@ impl SuffixAutomaton {
         st.push(EMPTY_STATE);
 
         #[inline(always)]
-        fn get(st: &[Building], root: &[u32], more: &FxHashMap<u64, u32>, p: u32, c: u32) -> u32 {
+        fn get(
+            st: &[Building],
+            root: &[u32],
+            more: &EdgeMap,
+            pool: &[(u32, u32, u32)],
+            p: u32,
+            c: u32,
+        ) -> u32 {
             if p == 0 {
                 return root[c as usize];
             }
@@ -161,8 +255,8 @@ impl SuffixAutomaton {
                 return s.e[1].1;
             }
             if s.n > 2 {
-                if let Some(&t) = more.get(&(u64::from(p) << 32 | u64::from(c))) {
-                    return t;
+                if let Some(i) = more.get(u64::from(p) << 32 | u64::from(c)) {
+                    return pool[i as usize].1;
                 }
             }
             NO_STATE
@@ -180,7 +274,7 @@ impl SuffixAutomaton {
                 ..EMPTY_STATE
             });
             let mut p = last;
-            while p != NO_STATE && get(st, &root, more, p, c) == NO_STATE {
+            while p != NO_STATE && get(st, &root, more, pool, p, c) == NO_STATE {
                 if p == 0 {
                     root[c as usize] = cur;
                     break;
@@ -189,8 +283,8 @@ impl SuffixAutomaton {
                 if s.n < 2 {
                     s.e[s.n as usize] = (c, cur);
                 } else {
-                    more.insert(key(p, c), cur);
-                    pool.push((c, s.more));
+                    more.insert_new(key(p, c), pool.len() as u32);
+                    pool.push((c, cur, s.more));
                     s.more = pool.len() as u32 - 1;
                 }
                 s.n += 1;
@@ -198,7 +292,7 @@ impl SuffixAutomaton {
             }
             // The root has no suffix link: a walk that added a root edge ends there.
             if p != NO_STATE && !(p == 0 && root[c as usize] == cur) {
-                let q = get(st, &root, more, p, c);
+                let q = get(st, &root, more, pool, p, c);
                 let (p_len, q_state) = (st[p as usize].len, st[q as usize]);
                 if p_len + 1 == q_state.len {
                     st[cur as usize].link = q;
@@ -211,10 +305,9 @@ impl SuffixAutomaton {
                     };
                     let mut e = q_state.more;
                     while e != NO_STATE {
-                        let (u, next) = pool[e as usize];
-                        let t = more[&key(q, u)];
-                        more.insert(key(clone, u), t);
-                        pool.push((u, copy.more));
+                        let (u, t, next) = pool[e as usize];
+                        more.insert_new(key(clone, u), pool.len() as u32);
+                        pool.push((u, t, copy.more));
                         copy.more = pool.len() as u32 - 1;
                         e = next;
                     }
@@ -239,8 +332,8 @@ impl SuffixAutomaton {
                             }
                             s.e[1].1 = clone;
                         } else {
-                            match more.get_mut(&key(p, c)) {
-                                Some(t) if *t == q => *t = clone,
+                            match more.get(key(p, c)) {
+                                Some(i) if pool[i as usize].1 == q => pool[i as usize].1 = clone,
                                 _ => break,
                             }
                         }
@@ -266,7 +359,7 @@ impl SuffixAutomaton {
             n: edges.len() as u32,
             e: [(0, edges.len() as u32), (0, 0)],
         });
-        for (i, s) in st.iter().enumerate().skip(1) {
+        for s in st.iter().skip(1) {
             if s.n <= 2 {
                 let mut e = s.e;
                 let mut n = s.n;
@@ -283,8 +376,8 @@ impl SuffixAutomaton {
             edges.extend_from_slice(&s.e);
             let mut e = s.more;
             while e != NO_STATE {
-                let (u, next) = pool[e as usize];
-                edges.push((u, more[&key(i as u32, u)]));
+                let (u, t, next) = pool[e as usize];
+                edges.push((u, t));
                 e = next;
             }
             edges[from..].sort_unstable_by_key(|e| e.0);
@@ -411,6 +504,88 @@ impl SuffixAutomaton {
             }
         }
         true
+    }
+}
+
+/// Per-thread table from code point to a character's number in the text being numbered:
+/// `base + id`, valid when at least `base` (entries of earlier texts are smaller). Two levels,
+/// 256 code points a block, blocks allocated when a text first uses them and kept: a build
+/// touches only the blocks of its own characters (a flat table over all code points would
+/// fault in, or with transparent huge pages zero, megabytes on a thread's first request).
+struct CharIds {
+    /// Block of each 256 code points (`0`: none yet; block 0 is never handed out).
+    page: Vec<u32>,
+    blocks: Vec<[u32; 256]>,
+    base: u32,
+}
+
+thread_local! {
+    static CHAR_IDS: std::cell::RefCell<CharIds> = const {
+        std::cell::RefCell::new(CharIds {
+            page: Vec::new(),
+            blocks: Vec::new(),
+            base: 1,
+        })
+    };
+}
+
+/// Number the distinct characters of `t` in order of first occurrence: pushes each
+/// character's number onto `ids` and returns the distinct characters in that order.
+fn number_chars(t: &str, ids: &mut Vec<u32>) -> Vec<char> {
+    CHAR_IDS.with(|cell| {
+        let table = &mut *cell.borrow_mut();
+        if table.page.is_empty() || u64::from(table.base) + t.len() as u64 >= u64::from(u32::MAX) {
+            table.page = vec![0; (char::MAX as usize >> 8) + 1];
+            table.blocks = vec![[0; 256]];
+            table.base = 1;
+        }
+        let base = table.base;
+        let mut seen: Vec<char> = Vec::new();
+        ids.reserve(t.len());
+        let (page, blocks) = (&mut table.page, &mut table.blocks);
+        for c in t.chars() {
+            let cp = c as usize;
+            let mut b = page[cp >> 8] as usize;
+            if b == 0 {
+                b = blocks.len();
+                blocks.push([0; 256]);
+                page[cp >> 8] = b as u32;
+            }
+            let slot = &mut blocks[b][cp & 255];
+            if *slot < base {
+                *slot = base + seen.len() as u32;
+                seen.push(c);
+            }
+            ids.push(*slot - base);
+        }
+        table.base = base + seen.len() as u32;
+        seen
+    })
+}
+
+/// Sort `code point << 32 | index` keys (code points are below 2^21): a three-pass radix
+/// sort on the code point (7 bits a pass) for many keys, the standard sort for few.
+fn sort_code_point_keys(keys: &mut Vec<u64>) {
+    if keys.len() < 256 {
+        keys.sort_unstable();
+        return;
+    }
+    let mut other = vec![0u64; keys.len()];
+    for pass in 0..3 {
+        let shift = 32 + 7 * pass;
+        let mut count = [0u32; 129];
+        for &k in keys.iter() {
+            count[((k >> shift) & 127) as usize + 1] += 1;
+        }
+        for i in 1..129 {
+            count[i] += count[i - 1];
+        }
+        for &k in keys.iter() {
+            let b = ((k >> shift) & 127) as usize;
+            other[count[b] as usize] = k;
+            count[b] += 1;
+        }
+        std::mem::swap(keys, &mut other);
     }
 }
 
@@ -722,25 +897,11 @@ impl GroundedString {
                 },
             }
         };
-        // The text's distinct characters, numbered in order of first occurrence (one hash
+        // The text's distinct characters, numbered in order of first occurrence (one table
         // lookup per character; only the distinct ones are sorted).
         let mut first_ids: Vec<u32> = Vec::new();
         let distinct: Vec<char> = match text {
-            Some(t) => {
-                let mut ids: FxHashMap<char, u32> =
-                    FxHashMap::with_capacity_and_hasher(t.len().min(4096) / 2, Default::default());
-                let mut seen = Vec::new();
-                first_ids.reserve(t.len());
-                for c in t.chars() {
-                    let next = seen.len() as u32;
-                    let id = *ids.entry(c).or_insert_with(|| {
-                        seen.push(c);
-                        next
-                    });
-                    first_ids.push(id);
-                }
-                seen
-            }
+            Some(t) => number_chars(t, &mut first_ids),
             None => (0u8..0x20)
                 .map(char::from)
                 .chain(['"', '\'', '\\', '&', '<', '>', '\u{7f}'])
@@ -752,7 +913,7 @@ impl GroundedString {
             .zip(0u64..)
             .map(|(&c, i)| u64::from(c) << 32 | i)
             .collect();
-        keyed.sort_unstable();
+        sort_code_point_keys(&mut keyed);
         let order: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
         let mut specials = Vec::new();
         let mut index: FxHashMap<char, u32> = FxHashMap::default();
@@ -1259,6 +1420,70 @@ mod tests {
             assert!(!sam.contains(&u), "{s}");
         }
         assert!(sam.len() <= 2 * 5);
+    }
+
+    /// Builds of different sizes in turn on one thread reuse the scratch (edge map grown past
+    /// its first capacity, then emptied by the epoch): each accepts exactly its substrings.
+    #[test]
+    fn sam_scratch_reuse_across_builds() {
+        let mut x = 12345u64;
+        let mut rand = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m) as u32
+        };
+        for (n, alphabet) in [(6000usize, 9u64), (40, 3), (3000, 30), (7, 2), (6000, 9)] {
+            let units: Vec<u32> = (0..n).map(|_| rand(alphabet)).collect();
+            let sam = SuffixAutomaton::new(&units);
+            for _ in 0..300 {
+                let len = 1 + rand(7) as usize;
+                let probe: Vec<u32> = if rand(2) == 0 && n > len {
+                    let at = rand((n - len) as u64) as usize;
+                    units[at..at + len].to_vec()
+                } else {
+                    (0..len).map(|_| rand(alphabet)).collect()
+                };
+                let found = units.windows(len).any(|w| w == probe.as_slice());
+                assert_eq!(sam.contains(&probe), found, "{probe:?} (n = {n})");
+            }
+        }
+    }
+
+    /// Character numbering in order of first occurrence, text after text on one thread.
+    #[test]
+    fn number_chars_matches_a_map() {
+        for t in [
+            "",
+            "abcab",
+            "王赟王𠮷a\u{10FFFF}赟",
+            "xyz",
+            "abcab",
+            "龘龘龘",
+        ] {
+            let mut ids = Vec::new();
+            let distinct = number_chars(t, &mut ids);
+            let mut reference: Vec<char> = Vec::new();
+            let expected: Vec<u32> = t
+                .chars()
+                .map(|c| match reference.iter().position(|&d| d == c) {
+                    Some(i) => i as u32,
+                    None => {
+                        reference.push(c);
+                        reference.len() as u32 - 1
+                    }
+                })
+                .collect();
+            assert_eq!(distinct, reference, "{t}");
+            assert_eq!(ids, expected, "{t}");
+        }
+        let mut keys: Vec<u64> = (0..1000u64)
+            .map(|i| (i * 7919 % 0x10FFFF) << 32 | i)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        sort_code_point_keys(&mut keys);
+        assert_eq!(keys, sorted);
     }
 
     proptest::proptest! {
