@@ -9,7 +9,7 @@ back and forth within a sentence). For each occurrence policy a plain-Python ali
 same policy (``str.find``, written without generators in the loop) runs side by side with
 ``nerlm.align_spans`` (columns in: texts, surfaces, document index; numpy columns out) and
 with ``nerlm.align_batch`` (nested lists of ``(surface, group)`` in, ``Placement`` lists out).
-Results must be identical (asserted). Every timing is the best of three calls, each
+Results must be identical (asserted). Every timing is the best of five calls, each
 started from the same heap (previous result freed, a full collection first); plain Python
 is timed with the cyclic garbage collector on (as programs run) and off (as ``timeit``
 times), since the million result tuples make collections a large, history-dependent part of
@@ -97,7 +97,7 @@ def py_all(text: str, items: Items) -> list[Row]:
     return out
 
 
-def timed_fresh(fn: Callable[[], Any], repeat: int = 3, collect: bool = True) -> tuple[float, Any]:
+def timed_fresh(fn: Callable[[], Any], repeat: int = 5, collect: bool = True) -> tuple[float, Any]:
     """Best wall time of ``repeat`` calls, each from the same heap: the previous result freed
     and a full collection run first. ``collect=False`` times with the cyclic garbage collector
     off, as ``timeit`` does."""

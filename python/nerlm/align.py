@@ -114,19 +114,20 @@ class Placement(NamedTuple):
     item: int = 0
 
 
-@dataclass(frozen=True, slots=True)
 class AlignedColumns:
     """Placements as numpy columns, in item order (several rows per item with ``"all"``).
 
     Attributes:
-        item: ``int64 [n]``: the item each row places.
+        item: ``int64 [n]``: the item each row places (built on first access when the rows
+            are exactly the items in order, as with every policy but ``"all"``).
         start: ``int64 [n]``: start (code points; 0 when ungrounded).
         end: ``int64 [n]``: end, exclusive.
         status: ``uint8 [n]``: index into ``STATUSES``.
         score: ``float32 [n]``: similarity.
     """
 
-    item: npt.NDArray[np.int64]
+    __slots__ = ("_item", "end", "score", "start", "status")
+
     start: npt.NDArray[np.int64]
     end: npt.NDArray[np.int64]
     status: npt.NDArray[np.uint8]
@@ -135,8 +136,29 @@ class AlignedColumns:
     #: Status of each code of ``status``.
     STATUSES = _STATUS
 
+    def __init__(
+        self,
+        item: npt.NDArray[np.int64] | None,
+        start: npt.NDArray[np.int64],
+        end: npt.NDArray[np.int64],
+        status: npt.NDArray[np.uint8],
+        score: npt.NDArray[np.float32],
+    ) -> None:
+        """``item=None``: row ``i`` places item ``i``."""
+        self._item = item
+        self.start, self.end, self.status, self.score = start, end, status, score
+
+    @property
+    def item(self) -> npt.NDArray[np.int64]:
+        if self._item is None:
+            self._item = np.arange(len(self.start), dtype=np.int64)
+        return self._item
+
     def __len__(self) -> int:
-        return len(self.item)
+        return len(self.start)
+
+    def __repr__(self) -> str:
+        return f"AlignedColumns({len(self)} rows)"
 
 
 def align_spans(
@@ -170,8 +192,7 @@ def align_spans(
         texts, surfaces, d, g, occurrence=o.occurrence, nfkc=o.nfkc, width=o.width,
         case=o.case, whitespace=o.whitespace, fuzzy=o.fuzzy,
     )  # fmt: skip
-    item = r["item"] if "item" in r else np.arange(len(r["start"]), dtype=np.int64)
-    return AlignedColumns(item, r["start"], r["end"], r["status"], r["score"])
+    return AlignedColumns(r.get("item"), r["start"], r["end"], r["status"], r["score"])
 
 
 def align_batch(

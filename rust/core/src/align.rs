@@ -722,7 +722,14 @@ pub trait StrColumn: Sync {
     }
     /// String `i` (`i < len`).
     fn get(&self, i: usize) -> CodePoints<'_>;
+    /// A hint that string `i` (any index; out of range is ignored) is read soon: columns whose
+    /// strings live apart (one heap object each) start loading it into the cache.
+    #[inline]
+    fn prefetch(&self, _i: usize) {}
 }
+
+/// Items ahead of the one being placed whose surface [`StrColumn::prefetch`] is asked for.
+const PREFETCH_AHEAD: usize = 8;
 
 impl StrColumn for [CodePoints<'_>] {
     fn len(&self) -> usize {
@@ -787,40 +794,50 @@ impl Placements {
         (0..self.len()).map(|r| self.row(r))
     }
 
-    fn push_rows(&mut self, rows: &[Aligned]) {
-        for a in rows {
-            self.item.push(i64::from(a.item));
-            self.start.push(i64::from(a.start));
-            self.end.push(i64::from(a.end));
-            self.status.push(a.status as u8);
-            self.score.push(a.score);
+    /// `n` zeroed rows (`item` only when `with_item`); the pages are faulted in by whoever
+    /// writes them first.
+    fn zeroed(n: usize, with_item: bool) -> Self {
+        Self {
+            item: if with_item { vec![0; n] } else { Vec::new() },
+            start: vec![0; n],
+            end: vec![0; n],
+            status: vec![0; n],
+            score: vec![0.0; n],
         }
     }
 
-    /// The parts one after the other (columns copied in parallel); `item` dropped when the
-    /// rows are exactly the `m` items in order.
-    fn concat(parts: &[Self], m: usize) -> Self {
-        let n: usize = parts.iter().map(Self::len).sum();
-        fn cat<T: Copy + Send>(parts: &[Placements], col: fn(&Placements) -> &[T]) -> Vec<T> {
-            parts.iter().map(col).collect::<Vec<_>>().concat()
+    /// The columns cut into consecutive mutable row ranges of the given sizes (summing to
+    /// [`Self::len`]); `item` slices are empty when the column is.
+    fn split_mut(&mut self, sizes: impl Iterator<Item = usize>) -> Vec<RowsMut<'_>> {
+        let with_item = !self.item.is_empty();
+        let (mut it, mut st, mut en, mut sa, mut sc) = (
+            &mut self.item[..],
+            &mut self.start[..],
+            &mut self.end[..],
+            &mut self.status[..],
+            &mut self.score[..],
+        );
+        let mut out = Vec::new();
+        for n in sizes {
+            let (i, rest) = it.split_at_mut(if with_item { n } else { 0 });
+            it = rest;
+            let (a, rest) = st.split_at_mut(n);
+            st = rest;
+            let (b, rest) = en.split_at_mut(n);
+            en = rest;
+            let (c, rest) = sa.split_at_mut(n);
+            sa = rest;
+            let (d, rest) = sc.split_at_mut(n);
+            sc = rest;
+            out.push(RowsMut {
+                item: i,
+                start: a,
+                end: b,
+                status: c,
+                score: d,
+            });
         }
-        let (mut item, mut start, mut end, mut status, mut score) = Default::default();
-        rayon::scope(|s| {
-            if n != m {
-                s.spawn(|_| item = cat(parts, |p| &p.item));
-            }
-            s.spawn(|_| start = cat(parts, |p| &p.start));
-            s.spawn(|_| end = cat(parts, |p| &p.end));
-            s.spawn(|_| status = cat(parts, |p| &p.status));
-            s.spawn(|_| score = cat(parts, |p| &p.score));
-        });
-        Self {
-            item,
-            start,
-            end,
-            status,
-            score,
-        }
+        out
     }
 
     fn from_rows(rows: &[Aligned], identity: bool) -> Self {
@@ -834,6 +851,32 @@ impl Placements {
             end: rows.iter().map(|a| i64::from(a.end)).collect(),
             status: rows.iter().map(|a| a.status as u8).collect(),
             score: rows.iter().map(|a| a.score).collect(),
+        }
+    }
+}
+
+/// Consecutive rows of [`Placements`], borrowed mutably (one task's share of the output).
+struct RowsMut<'a> {
+    item: &'a mut [i64],
+    start: &'a mut [i64],
+    end: &'a mut [i64],
+    status: &'a mut [u8],
+    score: &'a mut [f32],
+}
+
+impl RowsMut<'_> {
+    /// Write `rows` from row `at` on (`item` only when these slices carry it).
+    #[inline]
+    fn write(&mut self, at: usize, rows: &[Aligned]) {
+        for (k, row) in rows.iter().enumerate() {
+            let o = at + k;
+            if !self.item.is_empty() {
+                self.item[o] = i64::from(row.item);
+            }
+            self.start[o] = i64::from(row.start);
+            self.end[o] = i64::from(row.end);
+            self.status[o] = row.status as u8;
+            self.score[o] = row.score;
         }
     }
 }
@@ -988,6 +1031,10 @@ fn align_range<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
         rows.clear();
         let first = i;
         while i < hi && doc[i] == d {
+            surfaces.prefetch(i + PREFETCH_AHEAD);
+            if let Some(&ahead) = doc.get(i + PREFETCH_AHEAD) {
+                texts.prefetch(ahead as usize);
+            }
             a.place(
                 i as u32,
                 surfaces.get(i),
@@ -1013,10 +1060,12 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
     let m = doc.len();
     let bounds = task_bounds(doc);
     if opts.occurrence == Occurrence::All {
-        let parts: Vec<Placements> = bounds
+        // Each task collects its rows; then, with the row counts known, the tasks write them
+        // into their ranges of the output columns.
+        let parts: Vec<Vec<Aligned>> = bounds
             .par_windows(2)
             .map(|w| {
-                let mut p = Placements::default();
+                let mut part = Vec::with_capacity((w[1] - w[0]) * 5 / 4);
                 align_range(
                     texts,
                     surfaces,
@@ -1024,55 +1073,36 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
                     group,
                     opts,
                     (w[0], w[1]),
-                    |_, rows| {
-                        p.push_rows(rows);
-                    },
+                    |_, rows| part.extend_from_slice(rows),
                 );
-                p
+                part
             })
             .collect();
-        return Placements::concat(&parts, m);
+        let n = parts.iter().map(Vec::len).sum();
+        // Every item has at least one row, so `n == m` means exactly one each, in order.
+        let mut p = Placements::zeroed(n, n != m);
+        let outs = p.split_mut(parts.iter().map(Vec::len));
+        outs.into_par_iter()
+            .zip(parts.par_iter())
+            .for_each(|(mut out, part)| out.write(0, part));
+        return p;
     }
-    let mut p = Placements {
-        item: Vec::new(),
-        start: vec![0; m],
-        end: vec![0; m],
-        status: vec![0; m],
-        score: vec![0.0; m],
-    };
-    // Split the columns into the tasks' slices.
-    let mut tasks = Vec::with_capacity(bounds.len() - 1);
-    let (mut st, mut en, mut stat, mut sc) = (
-        &mut p.start[..],
-        &mut p.end[..],
-        &mut p.status[..],
-        &mut p.score[..],
-    );
-    for w in bounds.windows(2) {
-        let n = w[1] - w[0];
-        let (a, rest) = st.split_at_mut(n);
-        st = rest;
-        let (b, rest) = en.split_at_mut(n);
-        en = rest;
-        let (c, rest) = stat.split_at_mut(n);
-        stat = rest;
-        let (d, rest) = sc.split_at_mut(n);
-        sc = rest;
-        tasks.push(((w[0], w[1]), a, b, c, d));
-    }
-    tasks.into_par_iter().for_each(|(range, st, en, stat, sc)| {
-        let lo = range.0;
-        align_range(texts, surfaces, doc, group, opts, range, |first, rows| {
+    let mut p = Placements::zeroed(m, false);
+    let outs = p.split_mut(bounds.windows(2).map(|w| w[1] - w[0]));
+    outs.into_par_iter()
+        .zip(bounds.par_windows(2))
+        .for_each(|(mut out, w)| {
             // One row per item, in item order.
-            for (r, row) in rows.iter().enumerate() {
-                let o = first - lo + r;
-                st[o] = i64::from(row.start);
-                en[o] = i64::from(row.end);
-                stat[o] = row.status as u8;
-                sc[o] = row.score;
-            }
+            align_range(
+                texts,
+                surfaces,
+                doc,
+                group,
+                opts,
+                (w[0], w[1]),
+                |first, rows| out.write(first - w[0], rows),
+            );
         });
-    });
     p
 }
 
