@@ -186,7 +186,7 @@ macro_rules! sse2_find_short {
                 let mut i = from;
                 // SAFETY: SSE2 is part of the x86-64 baseline. The loads read
                 // hay[i..i + LANES] and hay[i + n - 1..i + n - 1 + LANES], inside `hay` by the
-                // loop condition.
+                // loop condition (and for the last window, `j + n - 1 + LANES == hay.len()`).
                 unsafe {
                     let vf = $set1(needle[0] as $signed);
                     let vl = $set1(needle[n - 1] as $signed);
@@ -203,6 +203,24 @@ macro_rules! sse2_find_short {
                             mask &= !(((1u32 << BITS) - 1) << (lane as u32 * BITS));
                         }
                         i += LANES;
+                    }
+                    // The last positions: one more window, ending at the end of `hay` and
+                    // overlapping the ones scanned, with the lanes before `i` masked off.
+                    if i + n <= hay.len() && hay.len() >= n - 1 + LANES {
+                        let j = hay.len() - (n - 1) - LANES;
+                        let a = _mm_loadu_si128(hay.as_ptr().add(j).cast());
+                        let b = _mm_loadu_si128(hay.as_ptr().add(j + n - 1).cast());
+                        let eq = _mm_and_si128($cmpeq(a, vf), $cmpeq(b, vl));
+                        let seen = (1u32 << ((i - j) as u32 * BITS)) - 1;
+                        let mut mask = _mm_movemask_epi8(eq) as u32 & !seen;
+                        while mask != 0 {
+                            let lane = (mask.trailing_zeros() / BITS) as usize;
+                            if eq_units(&hay[j + lane..j + lane + n], needle) {
+                                return Some(j + lane);
+                            }
+                            mask &= !(((1u32 << BITS) - 1) << (lane as u32 * BITS));
+                        }
+                        return None;
                     }
                 }
                 scalar_find(hay, needle, i)
@@ -418,7 +436,7 @@ impl<'a> DocAligner<'a> {
     }
 
     /// [`Self::place_exact`] once the needle is in the text's units (indices = code points).
-    #[inline]
+    #[inline(always)]
     fn place_found<T: Unit>(
         &mut self,
         item: u32,
@@ -551,7 +569,10 @@ impl<'a> DocAligner<'a> {
 
     /// Record a placement that claims its span in `group` and moves the cursor to its end.
     fn claim(&mut self, group: u32, placed: Aligned, out: &mut Vec<Aligned>) {
-        self.claimed.push((group, placed.start, placed.end));
+        // Only left-to-right looks at claimed spans.
+        if self.opts.occurrence == Occurrence::LeftToRight {
+            self.claimed.push((group, placed.start, placed.end));
+        }
         self.cursor = placed.end;
         out.push(placed);
     }
