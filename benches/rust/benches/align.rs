@@ -4,28 +4,9 @@
 //! least 4,096 items), so one core; `examples/align_prof.rs` runs the 1,000,000-entity case.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nerlm_benches::cluener_dev_gold as dev;
 use nerlm_core::align::{align_code_points, AlignOptions, Occurrence};
 use nerlm_core::text::{CodePointBuf, CodePoints, Normalization, Whitespace};
-
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
-
-fn dev() -> (Vec<String>, Vec<String>, Vec<u32>) {
-    let data = std::fs::read_to_string(format!("{SHARED}/data/cluener/dev.json")).expect("dev");
-    let (mut texts, mut surfaces, mut doc) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, line) in data.lines().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
-        texts.push(v["text"].as_str().expect("text").to_string());
-        for (_, mentions) in v["label"].as_object().expect("label") {
-            for (s, spans) in mentions.as_object().expect("mentions") {
-                for _ in spans.as_array().expect("spans") {
-                    surfaces.push(s.clone());
-                    doc.push(i as u32);
-                }
-            }
-        }
-    }
-    (texts, surfaces, doc)
-}
 
 fn bench(c: &mut Criterion) {
     let (texts, surfaces, doc) = dev();

@@ -5,46 +5,13 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use nerlm_benches::{cluener_dev_text as dev_text, labels, read_shared};
 use nerlm_core::grammar::{Grammar, GrammarOptions};
 use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
 use nerlm_core::vocab::Vocab;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
-
-fn dev_text(chars: usize) -> String {
-    let dev = std::fs::read_to_string(format!("{SHARED}/data/cluener/dev.json")).expect("dev.json");
-    let mut text = String::new();
-    for line in dev.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
-        text.push_str(v["text"].as_str().expect("text"));
-        if text.chars().count() >= chars {
-            break;
-        }
-    }
-    text.chars().take(chars).collect()
-}
-
-fn labels() -> Vec<String> {
-    [
-        "人名",
-        "组织机构",
-        "景点",
-        "企业",
-        "电影",
-        "书名",
-        "政府",
-        "职位",
-        "地址",
-        "游戏",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 fn bench(c: &mut Criterion) {
-    let json = std::fs::read_to_string(format!("{SHARED}/tokenizers/qwen2.5/tokenizer.json"))
-        .expect("qwen2.5");
+    let json = read_shared("tokenizers/qwen2.5/tokenizer.json");
     c.bench_function("vocab/qwen2.5 from tokenizer.json", |b| {
         b.iter(|| Vocab::from_tokenizer_json(&json, &[151_643]).expect("vocab"))
     });

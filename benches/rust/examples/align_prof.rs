@@ -4,25 +4,12 @@
 //! calls on all cores. `cargo run --release -p nerlm-benches --example align_prof`;
 //! `RAYON_NUM_THREADS=1` for one core.
 
+use nerlm_benches::cluener_dev_gold;
 use nerlm_core::align::{align_code_points, AlignOptions, Occurrence};
 use nerlm_core::text::CodePointBuf;
 use std::time::Instant;
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 fn main() {
-    let data = std::fs::read_to_string(format!("{SHARED}/data/cluener/dev.json")).unwrap();
-    let (mut texts, mut surfaces, mut doc) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, line) in data.lines().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        texts.push(v["text"].as_str().unwrap().to_string());
-        for (_, mentions) in v["label"].as_object().unwrap() {
-            for (s, spans) in mentions.as_object().unwrap() {
-                for _ in spans.as_array().unwrap() {
-                    surfaces.push(s.clone());
-                    doc.push(i as u32);
-                }
-            }
-        }
-    }
+    let (texts, surfaces, doc) = cluener_dev_gold();
     let nd = texts.len() as u32;
     let reps: u32 = std::env::var("REPS").map_or(326, |v| v.parse().unwrap());
     let t: Vec<&str> = (0..reps)

@@ -5,37 +5,14 @@
 
 use std::time::Instant;
 
+use nerlm_benches::{cluener_dev_text, labels};
 use nerlm_core::grammar::{Grammar, GrammarOptions};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const CHARS: usize = 3821;
 
 fn main() {
-    let dev = std::fs::read_to_string(format!("{SHARED}/data/cluener/dev.json")).expect("dev");
-    let mut text = String::new();
-    for line in dev.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
-        text.push_str(v["text"].as_str().expect("text"));
-        if text.chars().count() >= CHARS {
-            break;
-        }
-    }
-    let text: String = text.chars().take(CHARS).collect();
-    let labels: Vec<String> = [
-        "人名",
-        "组织机构",
-        "景点",
-        "企业",
-        "电影",
-        "书名",
-        "政府",
-        "职位",
-        "地址",
-        "游戏",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let text = cluener_dev_text(CHARS);
+    let labels = labels();
     let opts = GrammarOptions {
         grounded: true,
         ..Default::default()

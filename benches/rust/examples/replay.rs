@@ -13,11 +13,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use nerlm_benches::read_shared;
 use nerlm_core::grammar::{Grammar, GrammarOptions};
 use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
 use nerlm_core::vocab::Vocab;
-
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 
 fn percentile(sorted: &[u128], q: f64) -> u128 {
     let k = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
@@ -28,8 +27,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let path = args.get(1).expect("usage: replay TRACES.json [REPS]");
     let reps: usize = args.get(2).and_then(|x| x.parse().ok()).unwrap_or(5).max(2);
-    let json = std::fs::read_to_string(format!("{SHARED}/tokenizers/qwen2.5/tokenizer.json"))
-        .expect("qwen2.5 tokenizer");
+    let json = read_shared("tokenizers/qwen2.5/tokenizer.json");
     let dump: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("traces")).expect("JSON");
     let vocab = Arc::new(Vocab::from_tokenizer_json(&json, &[151_643]).expect("vocab"));
