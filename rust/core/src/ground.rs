@@ -257,6 +257,9 @@ pub struct WrittenText {
     pub boundary: Vec<bool>,
     /// Byte ranges between barriers, in which substrings lie.
     pub segments: Vec<(u32, u32)>,
+    /// `char_start[k]`: the byte offset of character `k`'s written form (`k` up to the number
+    /// of characters, whose entry is `bytes.len()`).
+    pub char_start: Vec<u32>,
 }
 
 /// How a format writes strings (see the module documentation).
@@ -304,6 +307,8 @@ struct EscTrie {
     leaf: Vec<Option<u32>>,
     /// All special indices below (and at) each node.
     below: Vec<Vec<u32>>,
+    /// The bytes from the root to each node.
+    prefix: Vec<Vec<u8>>,
 }
 
 impl EscTrie {
@@ -312,6 +317,7 @@ impl EscTrie {
             children: vec![Vec::new()],
             leaf: vec![None],
             below: vec![Vec::new()],
+            prefix: vec![Vec::new()],
         };
         for (k, sp) in specials.iter().enumerate() {
             let Some(form) = &sp.forms[mode] else {
@@ -326,6 +332,9 @@ impl EscTrie {
                         t.children.push(Vec::new());
                         t.leaf.push(None);
                         t.below.push(Vec::new());
+                        let mut prefix = t.prefix[node].clone();
+                        prefix.push(b);
+                        t.prefix.push(prefix);
                         let n = t.children.len() - 1;
                         t.children[node].push((b, n as u16));
                         n
@@ -708,7 +717,9 @@ impl GroundedString {
                 _ => None,
             };
             let mut buf = [0u8; 4];
+            let mut char_start = Vec::with_capacity(text.len() + 1);
             for c in text.chars() {
+                char_start.push(bytes.len() as u32);
                 if Some(c) == stop {
                     // A barrier: no substring spans it.
                     if (bytes.len() as u32) > seg_start {
@@ -735,12 +746,59 @@ impl GroundedString {
             if (bytes.len() as u32) > seg_start {
                 segments.push((seg_start, bytes.len() as u32));
             }
+            char_start.push(bytes.len() as u32);
             WrittenText {
                 bytes,
                 boundary,
                 segments,
+                char_start,
             }
         }))
+    }
+
+    /// Where the written text goes on after each occurrence of what grounded string state `s`
+    /// has written: calls `f(from, segment_end)` with the byte offset in
+    /// [`GroundedString::written_text`] right after the occurrence (its incomplete character's
+    /// or escape's bytes included) and the end of the segment it lies in, for every
+    /// occurrence, leftmost first. Every continuation of `s` is a prefix of
+    /// `bytes[from..segment_end]` for some call. Returns the number of whole characters in `s`;
+    /// does nothing for free strings and for `PyRepr` (no written text).
+    pub fn for_each_continuation(&self, s: StrState, mut f: impl FnMut(usize, usize)) -> u32 {
+        let whole = Self::whole_chars(s);
+        let (Some(index), Some(text)) = (&self.index, self.written_text()) else {
+            return whole;
+        };
+        // The bytes of the incomplete character or escape, which the written text must
+        // continue with.
+        let part = s.part.to_be_bytes();
+        let partial: &[u8] = if s.esc != 0 {
+            &self.tries[(s.flags & F_MODE) as usize].prefix[s.esc as usize - 1]
+        } else if s.pending != 0 {
+            let width = utf8_tail_len(part[0]).expect("lead byte") + 1;
+            &part[..(width - s.pending) as usize]
+        } else {
+            &[]
+        };
+        let mut emit = |at: u32| {
+            let w = text.char_start[at as usize] as usize;
+            let from = w + partial.len();
+            if from <= text.bytes.len() && text.bytes[w..from] == *partial {
+                let seg = text
+                    .segments
+                    .partition_point(|&(_, end)| (end as usize) < from);
+                if let Some(&(start, end)) = text.segments.get(seg) {
+                    if start as usize <= w && from <= end as usize {
+                        f(from, end as usize);
+                    }
+                }
+            }
+        };
+        if whole == 0 {
+            (0..index.units().len() as u32).for_each(&mut emit);
+        } else {
+            index.occurrences(s.end, whole).for_each(emit);
+        }
+        whole
     }
 
     /// The most characters a string may hold.
