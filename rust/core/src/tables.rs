@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::grammar::{Grammar, State};
 use crate::ground::{GroundedString, StrState, WrittenText};
-use crate::vocab::Vocab;
+use crate::vocab::{Trie, Vocab};
 
 /// One request's grammar over a vocabulary.
 #[derive(Debug)]
@@ -318,46 +318,45 @@ impl TokenTable {
         }
         let limit = strings.max_chars().map_or(u32::MAX, u32::from);
         let mid = inner.esc != 0 || inner.pending != 0;
-        // Closing-byte nodes already walked (the same node holds the same tokens).
-        let mut closed: Vec<u32> = Vec::new();
-        let whole = strings.for_each_continuation(inner, |from, seg_end| {
-            let mut chars = inner.chars - u32::from(inner.pending != 0);
-            if !mid && chars >= limit {
-                return;
-            }
-            let mut node = 0u32;
-            for pos in from..seg_end {
-                let Some(next) = trie.child(node, text.bytes[pos]) else {
-                    break;
-                };
-                node = next;
-                trie.tokens_at(node, |t| count += usize::from(allow(row, t)));
-                if !text.boundary[pos + 1] {
-                    continue;
-                }
-                chars += 1;
-                if let Some(after) = after {
-                    if let Some(c) = trie.child(node, close) {
-                        if !closed.contains(&c) {
-                            closed.push(c);
-                            let mut set = |t: u32| count += usize::from(allow(row, t));
-                            trie.tokens_at(c, &mut set);
-                            trie.walk_below(
-                                c,
-                                after,
-                                |st, b| g.step(st, b),
-                                |st, out| g.candidate_bytes(st, out),
-                                &mut set,
-                            );
-                        }
-                    }
-                }
-                if chars >= limit {
-                    break;
-                }
-            }
+        let whole = inner.chars - u32::from(inner.pending != 0);
+        if !mid && whole >= limit {
+            return count;
+        }
+        let mut starts: Vec<(u32, u32)> = Vec::new();
+        strings.for_each_continuation(inner, |from, seg_end| {
+            starts.push((from as u32, seg_end as u32));
         });
-        debug_assert!(whole > 0 || mid, "the start of a string is cached");
+        let mut on_token = |t: u32| count += usize::from(allow(row, t));
+        let mut closing: Vec<u32> = Vec::new();
+        descend(
+            trie,
+            text,
+            after.map(|_| close),
+            limit,
+            &mut starts,
+            Start {
+                node: 0,
+                depth: 0,
+                chars: whole,
+            },
+            &mut on_token,
+            &mut |c, _| closing.push(c),
+        );
+        // Tokens that close the string after some content: the closing byte's node, walked
+        // from the state after the string.
+        if let Some(after) = after {
+            for c in closing {
+                let mut set = |t: u32| count += usize::from(allow(row, t));
+                trie.tokens_at(c, &mut set);
+                trie.walk_below(
+                    c,
+                    after,
+                    |st, b| g.step(st, b),
+                    |st, out| g.candidate_bytes(st, out),
+                    &mut set,
+                );
+            }
+        }
         count
     }
 
@@ -422,41 +421,37 @@ impl TokenTable {
         let mut words = vec![0u32; bitmask_words(self.vocab.size())];
         let mut is_closing = vec![0u32; words.len()];
         let mut closing = Vec::new();
-        let limit = max_chars.map_or(usize::MAX, usize::from);
+        let limit = max_chars.map_or(u32::MAX, u32::from);
+        let mut starts: Vec<(u32, u32)> = Vec::with_capacity(text.bytes.len());
         for &(seg_start, seg_end) in &text.segments {
-            let (seg_start, seg_end) = (seg_start as usize, seg_end as usize);
-            for start in seg_start..seg_end {
-                if !text.boundary[start] {
-                    continue;
-                }
-                let (mut node, mut chars) = (0u32, 0usize);
-                for pos in start..seg_end {
-                    let Some(next) = trie.child(node, text.bytes[pos]) else {
-                        break;
-                    };
-                    node = next;
-                    trie.tokens_at(node, |t| words[t as usize / 32] |= 1 << (t % 32));
-                    if !text.boundary[pos + 1] {
-                        continue;
-                    }
-                    chars += 1;
-                    // After `chars` whole characters: tokens that close the string here.
-                    if let Some(c) = trie.child(node, close) {
-                        let j = (pos + 1 - start) as u32;
-                        trie.tokens_below(c, |t| {
-                            let (w, bit) = (t as usize / 32, t % 32);
-                            if is_closing[w] >> bit & 1 == 0 {
-                                is_closing[w] |= 1 << bit;
-                                closing.push((t, j));
-                            }
-                        });
-                    }
-                    if chars >= limit {
-                        break;
-                    }
-                }
-            }
+            starts.extend(
+                (seg_start..seg_end)
+                    .filter(|&k| text.boundary[k as usize])
+                    .map(|k| (k, seg_end)),
+            );
         }
+        descend(
+            trie,
+            text,
+            Some(close),
+            limit,
+            &mut starts,
+            Start {
+                node: 0,
+                depth: 0,
+                chars: 0,
+            },
+            &mut |t| words[t as usize / 32] |= 1 << (t % 32),
+            &mut |c, j| {
+                trie.tokens_below(c, |t| {
+                    let (w, bit) = (t as usize / 32, t % 32);
+                    if is_closing[w] >> bit & 1 == 0 {
+                        is_closing[w] |= 1 << bit;
+                        closing.push((t, j));
+                    }
+                })
+            },
+        );
         let ones = words.iter().map(|x| x.count_ones() as usize).sum();
         Inner {
             words,
@@ -687,6 +682,110 @@ pub fn fill_bitmask_batch(matchers: &[&Matcher], bitmask: &mut [u32], words: usi
         .par_chunks_mut(words)
         .zip(matchers.par_iter())
         .try_for_each(|(row, m)| m.fill_bitmask(row).map(|_| ()))
+}
+
+/// Where a group of trie descents stands: the trie node reached, the bytes read from each
+/// start, and the whole characters of the string so far.
+#[derive(Clone, Copy)]
+struct Start {
+    node: u32,
+    depth: usize,
+    chars: u32,
+}
+
+/// Descend the vocabulary trie along the written text from every start offset at once:
+/// `starts` holds `(offset, end of its segment)` pairs that all begin with the same `depth`
+/// bytes, which lead to trie node `at.node`. Starts are grouped by their next byte, so every
+/// trie node is visited once, however many starts reach it (a text that repeats itself costs
+/// cheap byte reads, not trie lookups). `on_token` gets the tokens of every node reached
+/// (prefixes of the text from some start); at each character boundary after `at.chars` whole
+/// characters, `on_close(node, j)` gets the node below it for byte `close` (tokens that close
+/// the string with `j` bytes of content), and the descent stops once `limit` characters are
+/// whole. Character boundaries depend only on the bytes read from a start (the written forms
+/// lex deterministically), so they are the same for every start of a group.
+#[allow(clippy::too_many_arguments)]
+fn descend(
+    trie: &Trie,
+    text: &WrittenText,
+    close: Option<u8>,
+    limit: u32,
+    starts: &mut [(u32, u32)],
+    at: Start,
+    on_token: &mut dyn FnMut(u32),
+    on_close: &mut dyn FnMut(u32, u32),
+) {
+    let bytes = &text.bytes;
+    let Start { node, depth, chars } = at;
+    if let [(from, seg_end)] = *starts {
+        // One start: a plain descent.
+        let (from, mut node, mut chars) = (from as usize, node, chars);
+        for pos in from + depth..seg_end as usize {
+            let Some(next) = trie.child(node, bytes[pos]) else {
+                return;
+            };
+            node = next;
+            trie.tokens_at(node, &mut *on_token);
+            if !text.boundary[pos + 1] {
+                continue;
+            }
+            chars += 1;
+            if let Some(c) = close.and_then(|b| trie.child(node, b)) {
+                on_close(c, (pos + 1 - from) as u32);
+            }
+            if chars >= limit {
+                return;
+            }
+        }
+        return;
+    }
+    // Drop the starts whose segment ends here; group the rest by their next byte.
+    let mut live = 0;
+    for i in 0..starts.len() {
+        if (starts[i].0 as usize + depth) < starts[i].1 as usize {
+            starts.swap(live, i);
+            live += 1;
+        }
+    }
+    let starts = &mut starts[..live];
+    let key = |s: &(u32, u32)| bytes[s.0 as usize + depth];
+    if !starts.windows(2).all(|w| key(&w[0]) == key(&w[1])) {
+        starts.sort_unstable_by_key(key);
+    }
+    let mut i = 0;
+    while i < starts.len() {
+        let b = key(&starts[i]);
+        let j = i + starts[i..].iter().take_while(|s| key(s) == b).count();
+        if let Some(child) = trie.child(node, b) {
+            trie.tokens_at(child, &mut *on_token);
+            let mut chars = chars;
+            let mut go_on = true;
+            if text.boundary[starts[i].0 as usize + depth + 1] {
+                chars += 1;
+                if let Some(c) = close.and_then(|x| trie.child(child, x)) {
+                    on_close(c, depth as u32 + 1);
+                }
+                go_on = chars < limit;
+            }
+            if go_on {
+                let next = Start {
+                    node: child,
+                    depth: depth + 1,
+                    chars,
+                };
+                descend(
+                    trie,
+                    text,
+                    close,
+                    limit,
+                    &mut starts[i..j],
+                    next,
+                    on_token,
+                    on_close,
+                );
+            }
+        }
+        i = j;
+    }
 }
 
 #[cfg(test)]
