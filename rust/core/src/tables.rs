@@ -719,8 +719,13 @@ fn descend(
     if let [(from, seg_end)] = *starts {
         // One start: a plain descent.
         let (from, mut node, mut chars) = (from as usize, node, chars);
-        for pos in from + depth..seg_end as usize {
-            let Some(next) = trie.child(node, bytes[pos]) else {
+        for (pos, &b) in bytes
+            .iter()
+            .enumerate()
+            .take(seg_end as usize)
+            .skip(from + depth)
+        {
+            let Some(next) = trie.child(node, b) else {
                 return;
             };
             node = next;
