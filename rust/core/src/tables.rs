@@ -232,15 +232,7 @@ impl TokenTable {
                     let trie = self.vocab.trie();
                     if strings.can_close(inner) {
                         if let Some(node) = trie.child(0, close) {
-                            let mut set = |t: u32| count += usize::from(allow(row, t));
-                            trie.tokens_at(node, &mut set);
-                            trie.walk_below(
-                                node,
-                                after,
-                                |st, b| g.step(st, b),
-                                |st, out| g.candidate_bytes(st, out),
-                                &mut set,
-                            );
+                            count += self.allow_below(node, after, row);
                         }
                     }
                     // Tokens with content before the closing byte (cached per string state).
@@ -265,6 +257,24 @@ impl TokenTable {
                 count += usize::from(allow(row, e));
             }
         }
+        count
+    }
+
+    /// Allow into `row` the tokens at trie node `node` (which ends with a string's closing
+    /// byte) and those below it whose further bytes grammar state `after` accepts (the walk
+    /// prunes what may not follow). Returns the number of ids it allowed.
+    fn allow_below(&self, node: u32, after: State, row: &mut [u32]) -> usize {
+        let (g, trie) = (&self.grammar, self.vocab.trie());
+        let mut count = 0;
+        let mut set = |t: u32| count += usize::from(allow(row, t));
+        trie.tokens_at(node, &mut set);
+        trie.walk_below(
+            node,
+            after,
+            |st, b| g.step(st, b),
+            |st, out| g.candidate_bytes(st, out),
+            &mut set,
+        );
         count
     }
 
@@ -305,15 +315,7 @@ impl TokenTable {
         // Tokens that start with the closing byte.
         if let Some(after) = after.filter(|_| strings.can_close(inner)) {
             if let Some(node) = trie.child(0, close) {
-                let mut set = |t: u32| count += usize::from(allow(row, t));
-                trie.tokens_at(node, &mut set);
-                trie.walk_below(
-                    node,
-                    after,
-                    |st, b| g.step(st, b),
-                    |st, out| g.candidate_bytes(st, out),
-                    &mut set,
-                );
+                count += self.allow_below(node, after, row);
             }
         }
         let limit = strings.max_chars().map_or(u32::MAX, u32::from);
@@ -346,15 +348,7 @@ impl TokenTable {
         // from the state after the string.
         if let Some(after) = after {
             for c in closing {
-                let mut set = |t: u32| count += usize::from(allow(row, t));
-                trie.tokens_at(c, &mut set);
-                trie.walk_below(
-                    c,
-                    after,
-                    |st, b| g.step(st, b),
-                    |st, out| g.candidate_bytes(st, out),
-                    &mut set,
-                );
+                count += self.allow_below(c, after, row);
             }
         }
         count
