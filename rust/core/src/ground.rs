@@ -383,6 +383,13 @@ impl StrState {
     pub fn is_fresh(&self) -> bool {
         self.chars == 0 && self.esc == 0 && self.pending == 0 && self.part == 0
     }
+
+    /// The number of whole characters written (`chars` without an incomplete one); for a
+    /// grounded string, the length of the substring `(end, len)` of its [`SubstringIndex`].
+    #[inline]
+    pub fn whole_chars(&self) -> u32 {
+        self.chars - u32::from(self.pending != 0)
+    }
 }
 
 const F_MODE: u8 = 1;
@@ -761,12 +768,11 @@ impl GroundedString {
     /// [`GroundedString::written_text`] right after the occurrence (its incomplete character's
     /// or escape's bytes included) and the end of the segment it lies in, for every
     /// occurrence, leftmost first. Every continuation of `s` is a prefix of
-    /// `bytes[from..segment_end]` for some call. Returns the number of whole characters in `s`;
-    /// does nothing for free strings and for `PyRepr` (no written text).
-    pub fn for_each_continuation(&self, s: StrState, mut f: impl FnMut(usize, usize)) -> u32 {
-        let whole = Self::whole_chars(s);
+    /// `bytes[from..segment_end]` for some call. Does nothing for free strings and for
+    /// `PyRepr` (no written text).
+    pub fn for_each_continuation(&self, s: StrState, mut f: impl FnMut(usize, usize)) {
         let (Some(index), Some(text)) = (&self.index, self.written_text()) else {
-            return whole;
+            return;
         };
         // The bytes of the incomplete character or escape, which the written text must
         // continue with.
@@ -779,7 +785,7 @@ impl GroundedString {
         } else {
             &[]
         };
-        let mut emit = |at: u32| {
+        let emit = |at: u32| {
             let w = text.char_start[at as usize] as usize;
             let from = w + partial.len();
             if from <= text.bytes.len() && text.bytes[w..from] == *partial {
@@ -793,12 +799,7 @@ impl GroundedString {
                 }
             }
         };
-        if whole == 0 {
-            (0..index.units().len() as u32).for_each(&mut emit);
-        } else {
-            index.occurrences(s.end, whole).for_each(emit);
-        }
-        whole
+        index.occurrences(s.end, s.whole_chars()).for_each(emit);
     }
 
     /// The most characters a string may hold.
@@ -814,13 +815,6 @@ impl GroundedString {
     /// Is the string grounded in a text?
     pub fn is_grounded(&self) -> bool {
         self.index.is_some()
-    }
-
-    /// The length in characters of the whole characters written in `s` (grounded strings:
-    /// the substring `(s.end, len)` of the index).
-    #[inline]
-    fn whole_chars(s: StrState) -> u32 {
-        s.chars - u32::from(s.pending != 0)
     }
 
     /// The state at the start of a string in `mode` (PyRepr: 0 single-quoted, 1 double).
@@ -851,7 +845,7 @@ impl GroundedString {
         };
         let Some(q) = need else { return true };
         let further = match &self.index {
-            Some(index) => match Self::whole_chars(s) {
+            Some(index) => match s.whole_chars() {
                 0 => self.to_quote_at_start[q],
                 len => index
                     .occurrences(s.end, len)
@@ -962,7 +956,7 @@ impl GroundedString {
         if a >= b {
             return false;
         }
-        let len = Self::whole_chars(s);
+        let len = s.whole_chars();
         let live = |u: u32| {
             self.quoting != Quoting::PyRepr
                 || index.step(s.end, len, u).is_some_and(|end| {
@@ -1093,7 +1087,7 @@ impl GroundedString {
         };
         let n_raw = self.raw_chars.len() as u32;
         let units = index.units();
-        let len = Self::whole_chars(s);
+        let len = s.whole_chars();
         let mut buf = [0u8; 4];
         if s.pending == 0 {
             // The first byte of every raw character that can follow.

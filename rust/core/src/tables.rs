@@ -320,7 +320,7 @@ impl TokenTable {
         }
         let limit = strings.max_chars().map_or(u32::MAX, u32::from);
         let mid = inner.esc != 0 || inner.pending != 0;
-        let whole = inner.chars - u32::from(inner.pending != 0);
+        let whole = inner.whole_chars();
         if !mid && whole >= limit {
             return count;
         }
@@ -408,12 +408,12 @@ impl TokenTable {
     /// The inner mask at the start of a grounded string, from the written text: a token lies
     /// inside the string exactly when its bytes are a prefix of the written text from some
     /// character boundary (within a segment and the character limit), and closes it after
-    /// some content when that prefix ends on a boundary and the closing byte follows. One
-    /// trie descent per character of the text, instead of a walk over every token.
+    /// some content when that prefix ends on a boundary and the closing byte follows. The trie
+    /// is descended from every character boundary at once ([`descend`]), instead of walked
+    /// over every token.
     fn start_mask(&self, text: &WrittenText, max_chars: Option<u16>, close: u8) -> Inner {
         let trie = self.vocab.trie();
         let mut words = vec![0u32; bitmask_words(self.vocab.size())];
-        let mut is_closing = vec![0u32; words.len()];
         let mut closing = Vec::new();
         let limit = max_chars.map_or(u32::MAX, u32::from);
         let mut starts: Vec<(u32, u32)> = Vec::with_capacity(text.bytes.len());
@@ -436,15 +436,8 @@ impl TokenTable {
                 chars: 0,
             },
             &mut |t| words[t as usize / 32] |= 1 << (t % 32),
-            &mut |c, j| {
-                trie.tokens_below(c, |t| {
-                    let (w, bit) = (t as usize / 32, t % 32);
-                    if is_closing[w] >> bit & 1 == 0 {
-                        is_closing[w] |= 1 << bit;
-                        closing.push((t, j));
-                    }
-                })
-            },
+            // Each closing-byte node is reached once, so no token is listed twice.
+            &mut |c, j| trie.tokens_below(c, |t| closing.push((t, j))),
         );
         let ones = words.iter().map(|x| x.count_ones() as usize).sum();
         Inner {
