@@ -88,6 +88,12 @@ impl SubstringIndex {
         SubstringIndex::new(text.iter().map(|&b| u32::from(b)).collect())
     }
 
+    /// True when every unit is a barrier (no non-empty substring).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.pos.is_empty()
+    }
+
     /// The indexed units.
     #[inline]
     pub fn units(&self) -> &[u32] {
@@ -829,12 +835,22 @@ impl GroundedString {
         }
     }
 
+    /// Can any string be written at all? Not when grounded in a text without a character an
+    /// entity may hold (the empty text), nor with a limit of 0 characters.
+    #[inline]
+    pub fn can_open(&self) -> bool {
+        self.max_chars != Some(0) && self.index.as_ref().is_none_or(|i| !i.is_empty())
+    }
+
     /// Can a string in state `s` still be closed? Only Python literals can get stuck: a
     /// double-quoted one must contain `'`, a single-quoted one holding `\'` must contain `"`
     /// (otherwise `repr` would have chosen the other quotes). Grounded strings check that a
     /// later quote of the needed kind exists after the earliest occurrence of the prefix.
     #[inline]
     pub fn is_live(&self, s: StrState) -> bool {
+        if s.is_fresh() && !self.can_open() {
+            return false;
+        }
         if self.quoting != Quoting::PyRepr {
             return true;
         }

@@ -7,14 +7,15 @@
 //! with the grammar's byte automaton, pruning every subtree the grammar refuses, so its cost is
 //! proportional to the allowed prefixes, not to the vocabulary size.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rustc_hash::FxHashMap;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::grammar::{Grammar, State};
+use crate::grammar::{Grammar, GrammarOptions, State};
 use crate::ground::{GroundedString, StrState, WrittenText};
 use crate::vocab::{Trie, Vocab};
 
@@ -28,6 +29,105 @@ pub struct TokenTable {
     /// Whole masks of the states that recur (structure between strings, string starts), by
     /// [`Grammar::mask_key`]; `None` for a state filled once so far.
     full: Mutex<FxHashMap<State, Option<Arc<FullMask>>>>,
+    /// Masks that do not depend on the input text, shared with every table of the same
+    /// vocabulary and grammar shape ([`TokenTable::compile`]); `None` for [`TokenTable::new`].
+    shared: Option<Arc<SharedMasks>>,
+}
+
+/// What a grammar is compiled from, the input text aside. Two grammars of one shape step
+/// alike wherever [`Grammar::reads_text`] is false.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Shape {
+    format: String,
+    labels: Vec<String>,
+    opts: GrammarOptions,
+}
+
+/// The masks of one vocabulary and grammar shape, by [`Grammar::mask_key`], as far as they
+/// do not depend on the input text: the same for every request of that shape.
+#[derive(Debug, Default)]
+struct SharedMasks {
+    masks: RwLock<FxHashMap<State, Arc<SharedMask>>>,
+    /// Bytes held by `masks` (approximate); no more are kept past [`SHARED_BYTES`].
+    bytes: AtomicUsize,
+}
+
+/// At most this many bytes of shared masks per grammar shape.
+const SHARED_BYTES: usize = 16 << 20;
+
+/// Shared masks are kept for at most this many grammar shapes per vocabulary (the oldest
+/// shape is dropped first).
+const SHARED_SHAPES: usize = 16;
+
+/// A state's mask as far as it does not read the text: the tokens whose walk never read it,
+/// and the trie nodes where the walk stopped because the edge into them reads it.
+#[derive(Debug)]
+struct SharedMask {
+    mask: FullMask,
+    frontier: Vec<Frontier>,
+}
+
+/// A trie node below which a mask depends on the text, with the bytes that lead to it.
+#[derive(Debug)]
+struct Frontier {
+    node: u32,
+    path: Box<[u8]>,
+}
+
+impl SharedMasks {
+    fn get(&self, key: &State) -> Option<Arc<SharedMask>> {
+        self.masks.read().ok()?.get(key).cloned()
+    }
+
+    fn insert(&self, key: State, mask: SharedMask) {
+        let size = mask.mask.bytes()
+            + mask
+                .frontier
+                .iter()
+                .map(|f| f.path.len() + std::mem::size_of::<Frontier>())
+                .sum::<usize>();
+        if self.bytes.load(Ordering::Relaxed) + size > SHARED_BYTES {
+            return;
+        }
+        if let Ok(mut m) = self.masks.write() {
+            if m.insert(key, Arc::new(mask)).is_none() {
+                self.bytes.fetch_add(size, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// A vocabulary's shared masks, per grammar shape ([`TokenTable::compile`]). Cloning a
+/// vocabulary starts with none.
+#[derive(Debug, Default)]
+pub(crate) struct MaskRegistry {
+    shapes: Mutex<Vec<(Shape, Arc<SharedMasks>)>>,
+}
+
+impl Clone for MaskRegistry {
+    fn clone(&self) -> Self {
+        MaskRegistry::default()
+    }
+}
+
+impl MaskRegistry {
+    /// The shared masks of `shape`, created (and the oldest shape dropped past
+    /// [`SHARED_SHAPES`]) when new.
+    fn get(&self, shape: Shape) -> Arc<SharedMasks> {
+        let mut shapes = match self.shapes.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((_, m)) = shapes.iter().find(|(s, _)| *s == shape) {
+            return m.clone();
+        }
+        if shapes.len() >= SHARED_SHAPES {
+            shapes.remove(0);
+        }
+        let m = Arc::new(SharedMasks::default());
+        shapes.push((shape, m.clone()));
+        m
+    }
 }
 
 /// A cached whole mask: the allowed ids when there are few, else the bitmask words.
@@ -49,6 +149,22 @@ impl FullMask {
         let mut ids = Vec::with_capacity(count);
         push_allowed(row, &mut ids);
         FullMask::Ids(ids)
+    }
+
+    /// The number of allowed ids.
+    fn count(&self) -> usize {
+        match self {
+            FullMask::Ids(ids) => ids.len(),
+            FullMask::Words(_, count) => *count,
+        }
+    }
+
+    /// Heap bytes held.
+    fn bytes(&self) -> usize {
+        match self {
+            FullMask::Ids(ids) => ids.len() * 4,
+            FullMask::Words(words, _) => words.len() * 4,
+        }
     }
 
     /// Write into `row` (any length): ids beyond it stay out. Returns the allowed count.
@@ -163,7 +279,44 @@ impl TokenTable {
             grammar,
             inner: Mutex::new(FxHashMap::default()),
             full: Mutex::new(FxHashMap::default()),
+            shared: None,
         }
+    }
+
+    /// Compile output format `format` for `labels` over `text` ([`Grammar::compile`]) and
+    /// pair it with `vocab`. Unlike [`TokenTable::new`], the table shares with every other
+    /// table compiled this way over the same vocabulary, format, labels and options the masks
+    /// whose computation never read the input text ([`Grammar::reads_text`]: the structure
+    /// between strings, away from a string's opening): a server's later requests find them
+    /// filled. Shared masks are bounded (16 MB per shape, 16 shapes per vocabulary).
+    ///
+    /// # Errors
+    /// As [`Grammar::compile`].
+    pub fn compile(
+        vocab: Arc<Vocab>,
+        format: &str,
+        labels: &[String],
+        text: &str,
+        opts: &GrammarOptions,
+    ) -> Result<TokenTable> {
+        let grammar = Grammar::compile(format, labels, text, opts)?;
+        let shared = vocab.mask_registry().get(Shape {
+            format: format.to_string(),
+            labels: labels.to_vec(),
+            opts: opts.clone(),
+        });
+        Ok(TokenTable {
+            shared: Some(shared),
+            ..TokenTable::new(vocab, grammar)
+        })
+    }
+
+    /// How many masks this table's shape shares so far (0 for [`TokenTable::new`]).
+    pub fn shared_masks(&self) -> usize {
+        self.shared
+            .as_ref()
+            .and_then(|s| s.masks.read().ok().map(|m| m.len()))
+            .unwrap_or(0)
     }
 
     /// The vocabulary.
@@ -186,6 +339,11 @@ impl TokenTable {
         let Some(key) = self.grammar.mask_key(s) else {
             return Ok(self.compute_mask(s, row));
         };
+        if let Some(shared) = &self.shared {
+            if self.grammar.string_state(s).is_none() {
+                return Ok(self.shared_fill(shared, key, s, row));
+            }
+        }
         // A state's mask is kept from its second fill on: most literal states are filled
         // once per output, and keeping every mask would cost a scan of the row each.
         let seen = match self.full.lock() {
@@ -252,10 +410,90 @@ impl TokenTable {
             }
             _ => count += self.walked(s, row),
         }
-        if g.is_accepting(s) {
-            for &e in self.vocab.eos() {
-                count += usize::from(allow(row, e));
+        count += self.allow_eos(s, row);
+        count
+    }
+
+    /// Allow the end-of-sequence tokens into `row` when `s` is accepting; their number.
+    fn allow_eos(&self, s: State, row: &mut [u32]) -> usize {
+        if !self.grammar.is_accepting(s) {
+            return 0;
+        }
+        self.vocab.eos().iter().filter(|&&e| allow(row, e)).count()
+    }
+
+    /// The mask of `s` (outside strings, cache key `key`) from the shape's shared masks,
+    /// computed and shared on the first fill of any request: the part of the walk that never
+    /// reads the text is written from the shared mask, and only the subtrees below the edges
+    /// that do (a string opening: [`Grammar::reads_text`]) are walked for this request.
+    fn shared_fill(&self, shared: &SharedMasks, key: State, s: State, row: &mut [u32]) -> usize {
+        let found = shared.get(&key);
+        let mask = match found {
+            Some(mask) => {
+                let count = mask.mask.write(row);
+                return count + self.frontier_fill(&mask.frontier, s, row);
             }
+            None => {
+                row.fill(0);
+                let g = &self.grammar;
+                let (mut path, mut frontier, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+                self.vocab.trie().walk_below_at(
+                    0,
+                    s,
+                    |st, b, child, depth| {
+                        path.truncate(depth - 1);
+                        path.push(b);
+                        if g.reads_text(st, b) {
+                            frontier.push(Frontier {
+                                node: child,
+                                path: path.as_slice().into(),
+                            });
+                            return None;
+                        }
+                        g.step(st, b)
+                    },
+                    |st, out| g.candidate_bytes(st, out),
+                    |t| {
+                        if allow(row, t) {
+                            ids.push(t);
+                        }
+                    },
+                );
+                if g.is_accepting(s) {
+                    ids.extend(self.vocab.eos().iter().filter(|&&e| allow(row, e)));
+                }
+                let mask = if ids.len() > SPARSE_IDS {
+                    FullMask::Words(row.to_vec(), ids.len())
+                } else {
+                    FullMask::Ids(ids)
+                };
+                SharedMask { mask, frontier }
+            }
+        };
+        let count = mask.mask.count() + self.frontier_fill(&mask.frontier, s, row);
+        shared.insert(key, mask);
+        count
+    }
+
+    /// Allow into `row` the tokens at and below each frontier node whose bytes `s` accepts
+    /// (the walk of [`TokenTable::shared_fill`] stopped there: the edge into the node reads
+    /// the text). Returns the number of ids it allowed.
+    fn frontier_fill(&self, frontier: &[Frontier], s: State, row: &mut [u32]) -> usize {
+        let (g, trie) = (&self.grammar, self.vocab.trie());
+        let mut count = 0;
+        for f in frontier {
+            let Some(at) = g.step_bytes(s, &f.path) else {
+                continue;
+            };
+            let mut set = |t: u32| count += usize::from(allow(row, t));
+            trie.tokens_at(f.node, &mut set);
+            trie.walk_below(
+                f.node,
+                at,
+                |st, b| g.step(st, b),
+                |st, out| g.candidate_bytes(st, out),
+                &mut set,
+            );
         }
         count
     }
@@ -868,6 +1106,114 @@ mod tests {
             inside > 200 && partial > 20,
             "{inside} states inside strings, {partial} partial"
         );
+    }
+
+    /// Masks shared across requests of one shape (`TokenTable::compile`) equal the masks
+    /// walked from scratch for each request's own text, along random walks over the four
+    /// formats with entity lists, texts that differ in what may open a string (the empty
+    /// text, quotes, escapes) and with and without an entity maximum; the shared masks are
+    /// reused across texts, including ones whose frontier (string openings) is walked anew.
+    #[test]
+    fn shared_masks_equal_masks_walked_per_request() {
+        let vocab = qwen();
+        let words = bitmask_words(vocab.size());
+        let labels = ["人名".to_string(), "地\"名".to_string()];
+        let texts = [
+            "张三在北京大学读书，张三说：“好”。",
+            "",
+            "\"",
+            "龘𠮷王赟 \"quoted\" back\\slash\nnew line 😀 a<b & c>d",
+            "abc, the the; 中文English混合123 'x'",
+        ];
+        let mut x = 11u64;
+        let mut rand = move |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m as u64) as usize
+        };
+        let (mut hits, mut frontier_hits, mut checked) = (0usize, 0usize, 0usize);
+        for format in ["iepile-json", "clue-fill", "json-lines", "type-pairs"] {
+            for max_entities_per_label in [None, Some(1)] {
+                let opts = GrammarOptions {
+                    grounded: true,
+                    max_entities_per_label,
+                    ..Default::default()
+                };
+                for round in 0..2 {
+                    for text in texts {
+                        let table = Arc::new(
+                            TokenTable::compile(vocab.clone(), format, &labels, text, &opts)
+                                .expect("table"),
+                        );
+                        for _ in 0..6 {
+                            let mut m = Matcher::new(table.clone());
+                            for _ in 0..60 {
+                                let shared = table
+                                    .grammar
+                                    .mask_key(m.state)
+                                    .and_then(|k| table.shared.as_ref().expect("compiled").get(&k));
+                                let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
+                                let n = m.fill_bitmask(&mut fast).expect("fill");
+                                let want = table.compute_mask(m.state, &mut slow);
+                                let ctx = format!(
+                                    "{format} {max_entities_per_label:?} {text:?} round {round} \
+                                     after {:?}",
+                                    String::from_utf8_lossy(m.output())
+                                );
+                                assert!(fast == slow, "{ctx}");
+                                assert_eq!(n, want, "{ctx}");
+                                checked += 1;
+                                if let Some(sm) = shared {
+                                    hits += 1;
+                                    frontier_hits += usize::from(!sm.frontier.is_empty());
+                                }
+                                let mut allowed = Vec::new();
+                                push_allowed(&fast, &mut allowed);
+                                assert!(!allowed.is_empty(), "dead state: {ctx}");
+                                let t = allowed[rand(allowed.len())];
+                                m.accept_token(t).expect("allowed");
+                                if m.is_terminated() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            hits > 1000 && frontier_hits > 100,
+            "{checked} fills checked, {hits} from shared masks, {frontier_hits} with a frontier"
+        );
+    }
+
+    /// Grounded in a text with no character to ground an entity in, every format forces its
+    /// no-entity output (no string may be opened that could never be closed).
+    #[test]
+    fn empty_text_forces_the_no_entity_output() {
+        let vocab = qwen();
+        let labels = ["人名".to_string()];
+        let opts = GrammarOptions {
+            grounded: true,
+            ..Default::default()
+        };
+        for (format, want) in [
+            ("iepile-json", "{\"人名\": []}"),
+            ("clue-fill", "{'属于人名类实体有?': []}"),
+            ("json-lines", "没有找到任何实体"),
+            ("type-pairs", "无"),
+        ] {
+            let table = TokenTable::compile(vocab.clone(), format, &labels, "", &opts).unwrap();
+            let m = Matcher::new(Arc::new(table));
+            let forced = m.forced_bytes();
+            assert_eq!(String::from_utf8_lossy(&forced), want, "{format}");
+            let mut end = m.clone();
+            for t in end.forced_tokens() {
+                end.accept_token(t).unwrap();
+            }
+            assert!(end.is_accepting(), "{format}");
+        }
     }
 
     /// The start-of-string mask read off the written text equals the one walked with the

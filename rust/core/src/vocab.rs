@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::tables::MaskRegistry;
 
 /// How token strings map to bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,11 +236,25 @@ impl Trie {
 
     /// [`Trie::walk`] over the descendants of `node` only (not `node` itself), with `start`
     /// the state after `node`'s bytes.
+    #[inline]
     pub fn walk_below<S: Copy>(
         &self,
         node: u32,
         start: S,
         mut step: impl FnMut(S, u8) -> Option<S>,
+        candidates: impl FnMut(S, &mut [u64; 4]) -> bool,
+        emit: impl FnMut(u32),
+    ) -> usize {
+        self.walk_below_at(node, start, |s, b, _, _| step(s, b), candidates, emit)
+    }
+
+    /// [`Trie::walk_below`] whose `step(state, byte, child, depth)` also receives the child
+    /// node the edge leads to and that child's depth below `node` (1 for `node`'s children).
+    pub fn walk_below_at<S: Copy>(
+        &self,
+        node: u32,
+        start: S,
+        mut step: impl FnMut(S, u8, u32, usize) -> Option<S>,
         mut candidates: impl FnMut(S, &mut [u64; 4]) -> bool,
         mut emit: impl FnMut(u32),
     ) -> usize {
@@ -286,7 +301,8 @@ impl Trie {
             }
             top.next += 1;
             visited += 1;
-            let Some(s) = step(top.state, b) else {
+            let depth = stack.len();
+            let Some(s) = step(stack[depth - 1].state, b, c as u32, depth) else {
                 continue;
             };
             self.tokens_at(c as u32, &mut emit);
@@ -352,6 +368,8 @@ pub struct Vocab {
     trie: Trie,
     /// Per byte value, the tokens whose bytes contain it (computed on first use).
     containing: Box<[OnceLock<Vec<u32>>; 256]>,
+    /// Token masks shared by the token tables over this vocabulary, per grammar shape.
+    masks: MaskRegistry,
 }
 
 /// GPT-2's `bytes_to_unicode`, inverted: char -> byte.
@@ -709,6 +727,7 @@ impl Vocab {
             eos,
             trie,
             containing: Box::new(std::array::from_fn(|_| OnceLock::new())),
+            masks: MaskRegistry::default(),
         };
         // The bytes that end strings in the formats: prepared now, not on the first mask.
         for b in [b'"', b'\'', b'<', b'&'] {
@@ -759,6 +778,11 @@ impl Vocab {
                 })
                 .collect()
         })
+    }
+
+    /// The token masks shared by the token tables over this vocabulary.
+    pub(crate) fn mask_registry(&self) -> &MaskRegistry {
+        &self.masks
     }
 
     /// End-of-sequence ids.

@@ -7,7 +7,7 @@ use numpy::{PyArray2, PyArrayMethods, PyReadwriteArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use nerlm_core::grammar::{Grammar, GrammarOptions, TypePairsSpec};
+use nerlm_core::grammar::{GrammarOptions, TypePairsSpec};
 use nerlm_core::tables;
 use nerlm_core::vocab::{Vocab, VocabKind};
 
@@ -163,11 +163,12 @@ impl TokenTable {
                 none_text: none_text.unwrap_or(defaults.none_text),
             },
         };
-        let grammar = py
-            .detach(|| Grammar::compile(format, &labels, text, &opts))
+        let vocab = vocabulary.inner.clone();
+        let table = py
+            .detach(|| tables::TokenTable::compile(vocab, format, &labels, text, &opts))
             .map_err(to_py)?;
         Ok(TokenTable {
-            inner: Arc::new(tables::TokenTable::new(vocabulary.inner.clone(), grammar)),
+            inner: Arc::new(table),
             format: format.to_string(),
         })
     }

@@ -76,7 +76,7 @@ impl JsonLines {
         use JsonLinesState::*;
         match s {
             Start => {
-                if b == HEAD[0] {
+                if b == HEAD[0] && self.strings.can_open() {
                     Some(Lit {
                         mid: false,
                         pos: 1,
@@ -143,6 +143,22 @@ impl JsonLines {
                     n,
                 }),
             NoneDone => None,
+        }
+    }
+
+    /// May stepping `b` from `s` consult the text? Inside a string, on the byte that opens
+    /// one, and on the first byte of an entity line (allowed only when an entity can be
+    /// grounded in the text at all).
+    #[inline]
+    pub fn reads_text(&self, s: JsonLinesState, b: u8) -> bool {
+        use JsonLinesState::*;
+        match s {
+            Str { .. } => true,
+            Start => b == HEAD[0],
+            Lit {
+                mid: false, pos, ..
+            } => pos as usize + 1 == HEAD.len() && b == HEAD[pos as usize],
+            _ => false,
         }
     }
 

@@ -191,6 +191,18 @@ impl KeyedLists {
         })
     }
 
+    /// May stepping `b` from `s` consult the text? Inside a string, and where `b` may open
+    /// one ([`KeyedLists::open`] checks that the text can ground an entity at all).
+    #[inline]
+    pub fn reads_text(&self, s: KeyedState, b: u8) -> bool {
+        use KeyedState::*;
+        match s {
+            Str { .. } | Space { .. } => true,
+            ListStart { .. } => b != b']',
+            _ => false,
+        }
+    }
+
     /// The state after the closing quote of the string `s` is in (its content not checked).
     pub fn after_close(&self, s: KeyedState) -> Option<KeyedState> {
         match s {

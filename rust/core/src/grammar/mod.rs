@@ -35,7 +35,7 @@ pub const FORMATS: [&str; 5] = [
 ];
 
 /// Options shared by the formats.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct GrammarOptions {
     /// Restrict entity strings to substrings of the input text.
     pub grounded: bool,
@@ -113,6 +113,16 @@ impl LitTrie {
             t.terminal[node].get_or_insert(i as u16);
         }
         t
+    }
+
+    /// Number of nodes, root included.
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    /// True when the trie holds no string.
+    pub fn is_empty(&self) -> bool {
+        self.children.len() == 1
     }
 
     /// The child of `node` by byte `b`.
@@ -265,6 +275,22 @@ impl Grammar {
             (Grammar::JsonLines(g), State::JsonLines(s)) => g.mask_key(s).map(State::JsonLines),
             (Grammar::TypePairs(g), State::TypePairs(s)) => g.mask_key(s).map(State::TypePairs),
             _ => None,
+        }
+    }
+
+    /// May stepping byte `b` from `s` consult the input text? True inside a string and on a
+    /// byte that may open one (whether a string may open at all depends on the text: an
+    /// empty text has no entity to ground). Every other step depends only on the format,
+    /// the labels and the options, so a state whose token walk never reads the text has the
+    /// same mask for every input: token tables share such masks across requests
+    /// ([`crate::tables::TokenTable::compile`]). `xml-inline` copies the text throughout.
+    #[inline]
+    pub fn reads_text(&self, s: State, b: u8) -> bool {
+        match (self, s) {
+            (Grammar::Keyed(g), State::Keyed(s)) => g.reads_text(s, b),
+            (Grammar::JsonLines(g), State::JsonLines(s)) => g.reads_text(s, b),
+            (Grammar::TypePairs(g), State::TypePairs(s)) => g.reads_text(s, b),
+            _ => true,
         }
     }
 

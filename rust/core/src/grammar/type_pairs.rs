@@ -8,7 +8,7 @@ use crate::grammar::{add_byte, check_labels, GrammarOptions, LitTrie};
 use crate::ground::{GroundedString, Quoting, StrState};
 
 /// Separators and the no-entity literal of `type-pairs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TypePairsSpec {
     /// Between label and entity (default `_`).
     pub label_sep: String,
@@ -34,6 +34,9 @@ pub struct TypePairs {
     strings: GroundedString,
     /// `label + label_sep` (terminal = label index) and `none_text` (terminal = `NONE`).
     first: LitTrie,
+    /// Per node of `first`: on the path of `none_text` (all that may be written when no
+    /// entity can be).
+    none_path: Vec<bool>,
     /// `label + label_sep` only.
     rest: LitTrie,
     none_id: u16,
@@ -86,6 +89,17 @@ impl TypePairs {
         let rest = LitTrie::new(&forms);
         forms.push(spec.none_text.clone().into_bytes());
         let first = LitTrie::new(&forms);
+        let mut none_path = vec![false; first.len()];
+        let mut node = 0;
+        for &b in spec.none_text.as_bytes() {
+            match first.child(node, b) {
+                Some(next) => {
+                    node = next;
+                    none_path[node as usize] = true;
+                }
+                None => break,
+            }
+        }
         Ok(TypePairs {
             strings: GroundedString::new(
                 Quoting::Plain { stop },
@@ -93,6 +107,7 @@ impl TypePairs {
                 opts.max_entity_chars,
             )?,
             first,
+            none_path,
             rest,
             none_id: labels.len() as u16,
             pair_sep: spec.pair_sep.clone().into_bytes(),
@@ -127,8 +142,11 @@ impl TypePairs {
             Label { node, first, n } => {
                 let t = self.trie(first);
                 let next = t.child(node, b)?;
+                if first && !self.none_path[next as usize] && !self.strings.can_open() {
+                    return None; // no entity can be written: only the no-entity literal
+                }
                 match t.terminal(next) {
-                    Some(id) if id != self.none_id => Some(Str {
+                    Some(id) if id != self.none_id && self.strings.can_open() => Some(Str {
                         n,
                         s: self.strings.start(0),
                     }),
@@ -163,6 +181,21 @@ impl TypePairs {
                     Sep { pos: pos + 1, n }
                 })
             }
+        }
+    }
+
+    /// May stepping `b` from `s` consult the text? Inside an entity, on a label's last byte
+    /// (it opens the entity), and anywhere in the first label (which must be the
+    /// no-entity literal when no entity can be grounded in the text).
+    #[inline]
+    pub fn reads_text(&self, s: TypePairsState, b: u8) -> bool {
+        match s {
+            TypePairsState::Str { .. } | TypePairsState::Label { first: true, .. } => true,
+            TypePairsState::Label { node, .. } => self
+                .rest
+                .child(node, b)
+                .is_some_and(|next| self.rest.terminal(next).is_some()),
+            TypePairsState::Sep { .. } => false,
         }
     }
 
