@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nerlm_benches::read_shared;
-use nerlm_core::grammar::{Grammar, GrammarOptions};
+use nerlm_core::grammar::GrammarOptions;
 use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
 use nerlm_core::vocab::Vocab;
 
@@ -55,8 +55,9 @@ fn main() {
         let mut fills: Vec<Vec<u128>> = vec![Vec::new(); reps];
         for fill in fills.iter_mut() {
             let t0 = Instant::now();
-            let g = Grammar::compile(format, &labels, text, &opts).expect("grammar");
-            let table = Arc::new(TokenTable::new(vocab.clone(), g));
+            let table = Arc::new(
+                TokenTable::compile(vocab.clone(), format, &labels, text, &opts).expect("grammar"),
+            );
             setup.push(t0.elapsed().as_nanos());
             let mut m = Matcher::new(table);
             let mut row = vec![0u32; words];
