@@ -339,11 +339,17 @@ impl TokenTable {
         let Some(key) = self.grammar.mask_key(s) else {
             return Ok(self.compute_mask(s, row));
         };
-        if let Some(shared) = &self.shared {
-            if self.grammar.string_state(s).is_none() {
-                return Ok(self.shared_fill(shared, key, s, row));
+        // Outside strings, the shape's shared mask: whole when its walk never read the text.
+        let shared = match &self.shared {
+            Some(shared) if self.grammar.string_state(s).is_none() => {
+                let found = shared.get(&key);
+                if let Some(mask) = found.as_ref().filter(|m| m.frontier.is_empty()) {
+                    return Ok(mask.mask.write(row));
+                }
+                Some((shared, found))
             }
-        }
+            _ => None,
+        };
         // A state's mask is kept from its second fill on: most literal states are filled
         // once per output, and keeping every mask would cost a scan of the row each.
         let seen = match self.full.lock() {
@@ -361,7 +367,10 @@ impl TokenTable {
             },
             Err(_) => false,
         };
-        let count = self.compute_mask(s, row);
+        let count = match shared {
+            Some((shared, found)) => self.shared_fill(shared, found, key, s, row),
+            None => self.compute_mask(s, row),
+        };
         if seen {
             if let Ok(mut m) = self.full.lock() {
                 m.insert(key, Some(Arc::new(FullMask::capture(row, count))));
@@ -422,12 +431,18 @@ impl TokenTable {
         self.vocab.eos().iter().filter(|&&e| allow(row, e)).count()
     }
 
-    /// The mask of `s` (outside strings, cache key `key`) from the shape's shared masks,
-    /// computed and shared on the first fill of any request: the part of the walk that never
-    /// reads the text is written from the shared mask, and only the subtrees below the edges
-    /// that do (a string opening: [`Grammar::reads_text`]) are walked for this request.
-    fn shared_fill(&self, shared: &SharedMasks, key: State, s: State, row: &mut [u32]) -> usize {
-        let found = shared.get(&key);
+    /// The mask of `s` (outside strings, cache key `key`) from the shape's shared mask
+    /// `found`, or computed and shared when there is none yet: the part of the walk that
+    /// never reads the text is written from the shared mask, and only the subtrees below the
+    /// edges that do (a string opening: [`Grammar::reads_text`]) are walked for this request.
+    fn shared_fill(
+        &self,
+        shared: &SharedMasks,
+        found: Option<Arc<SharedMask>>,
+        key: State,
+        s: State,
+        row: &mut [u32],
+    ) -> usize {
         let mask = match found {
             Some(mask) => {
                 let count = mask.mask.write(row);
