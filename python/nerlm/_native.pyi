@@ -143,7 +143,7 @@ class TokenTable:
     Tables built from the same ``vocabulary`` with the same format, labels and options share
     the masks that do not depend on ``text`` (the structure between entity strings, away from
     where a string opens): a server's later requests find them filled. The shared masks are
-    bounded (16 MB per format/labels/options, 16 such shapes per vocabulary). A grounded text
+    bounded (4 MB per format/labels/options, 16 such shapes per vocabulary). A grounded text
     with no character an entity could hold (the empty text) forces the no-entity output.
 
     Raises:

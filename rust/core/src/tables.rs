@@ -53,7 +53,7 @@ struct SharedMasks {
 }
 
 /// At most this many bytes of shared masks per grammar shape.
-const SHARED_BYTES: usize = 16 << 20;
+const SHARED_BYTES: usize = 4 << 20;
 
 /// Shared masks are kept for at most this many grammar shapes per vocabulary (the oldest
 /// shape is dropped first).
@@ -288,7 +288,7 @@ impl TokenTable {
     /// table compiled this way over the same vocabulary, format, labels and options the masks
     /// whose computation never read the input text ([`Grammar::reads_text`]: the structure
     /// between strings, away from a string's opening): a server's later requests find them
-    /// filled. Shared masks are bounded (16 MB per shape, 16 shapes per vocabulary).
+    /// filled. Shared masks are bounded (4 MB per shape, 16 shapes per vocabulary).
     ///
     /// # Errors
     /// As [`Grammar::compile`].

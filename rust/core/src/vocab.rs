@@ -258,7 +258,10 @@ impl Trie {
         mut candidates: impl FnMut(S, &mut [u64; 4]) -> bool,
         mut emit: impl FnMut(u32),
     ) -> usize {
-        let mut stack: Vec<Frame<S>> = Vec::with_capacity(self.max_depth.min(32) + 1);
+        // At most 1 KB up front: allocations that size come from the allocator's per-thread
+        // cache (a 2 KB one went through its slower bins on every fill); deeper walks grow.
+        let frames = (1024 / std::mem::size_of::<Frame<S>>()).max(4);
+        let mut stack: Vec<Frame<S>> = Vec::with_capacity((self.max_depth + 1).min(frames));
         #[inline(always)]
         fn frame<S: Copy>(
             first: &[u32],
