@@ -1039,6 +1039,16 @@ mod tests {
     use crate::grammar::GrammarOptions;
     use crate::ground::Quoting;
 
+    /// A seeded xorshift: each call gives a number below its argument.
+    fn below(mut x: u64) -> impl FnMut(usize) -> usize {
+        move |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m as u64) as usize
+        }
+    }
+
     fn qwen() -> Arc<Vocab> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -1061,13 +1071,7 @@ mod tests {
             "龘𠮷王赟 \"quoted\" back\\slash\nnew line\ttab 😀 a<b & c>d 2024年",
             "abcabcabc, the the the; 中文English混合123 ab&cd",
         ];
-        let mut x = 7u64;
-        let mut rand = move |m: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % m as u64) as usize
-        };
+        let mut rand = below(7u64);
         let (mut inside, mut partial) = (0usize, 0usize);
         for format in ["iepile-json", "json-lines", "type-pairs"] {
             for text in texts {
@@ -1140,13 +1144,7 @@ mod tests {
             "龘𠮷王赟 \"quoted\" back\\slash\nnew line 😀 a<b & c>d",
             "abc, the the; 中文English混合123 'x'",
         ];
-        let mut x = 11u64;
-        let mut rand = move |m: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % m as u64) as usize
-        };
+        let mut rand = below(11u64);
         let (mut hits, mut frontier_hits, mut checked) = (0usize, 0usize, 0usize);
         for format in ["iepile-json", "clue-fill", "json-lines", "type-pairs"] {
             for max_entities_per_label in [None, Some(1)] {
