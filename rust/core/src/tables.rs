@@ -1159,6 +1159,8 @@ mod tests {
                             TokenTable::compile(vocab.clone(), format, &labels, text, &opts)
                                 .expect("table"),
                         );
+                        // The second round starts with the first round's masks.
+                        assert_eq!(round == 0 && text == texts[0], table.shared_masks() == 0);
                         for _ in 0..6 {
                             let mut m = Matcher::new(table.clone());
                             for _ in 0..60 {
