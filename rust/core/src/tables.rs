@@ -494,28 +494,17 @@ impl TokenTable {
     /// (the walk of [`TokenTable::shared_fill`] stopped there: the edge into the node reads
     /// the text). Returns the number of ids it allowed.
     fn frontier_fill(&self, frontier: &[Frontier], s: State, row: &mut [u32]) -> usize {
-        let (g, trie) = (&self.grammar, self.vocab.trie());
-        let mut count = 0;
-        for f in frontier {
-            let Some(at) = g.step_bytes(s, &f.path) else {
-                continue;
-            };
-            let mut set = |t: u32| count += usize::from(allow(row, t));
-            trie.tokens_at(f.node, &mut set);
-            trie.walk_below(
-                f.node,
-                at,
-                |st, b| g.step(st, b),
-                |st, out| g.candidate_bytes(st, out),
-                &mut set,
-            );
-        }
-        count
+        frontier
+            .iter()
+            .filter_map(|f| Some((f.node, self.grammar.step_bytes(s, &f.path)?)))
+            .map(|(node, at)| self.allow_below(node, at, row))
+            .sum()
     }
 
-    /// Allow into `row` the tokens at trie node `node` (which ends with a string's closing
-    /// byte) and those below it whose further bytes grammar state `after` accepts (the walk
-    /// prunes what may not follow). Returns the number of ids it allowed.
+    /// Allow into `row` the tokens at trie node `node` (whose bytes led to grammar state
+    /// `after`: a string's closing byte, a frontier node) and those below it whose further
+    /// bytes `after` accepts (the walk prunes what may not follow). Returns the number of ids
+    /// it allowed.
     fn allow_below(&self, node: u32, after: State, row: &mut [u32]) -> usize {
         let (g, trie) = (&self.grammar, self.vocab.trie());
         let mut count = 0;
@@ -1088,12 +1077,8 @@ mod tests {
                         for _ in 0..40 {
                             let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
                             let n = table.compute_mask(m.state, &mut fast);
-                            let mut want = table.walked(m.state, &mut slow);
-                            if table.grammar.is_accepting(m.state) {
-                                for &e in table.vocab.eos() {
-                                    want += usize::from(allow(&mut slow, e));
-                                }
-                            }
+                            let want = table.walked(m.state, &mut slow)
+                                + table.allow_eos(m.state, &mut slow);
                             let ctx = format!(
                                 "{format} {text:?} {max_entity_chars:?} after {:?}",
                                 String::from_utf8_lossy(m.output())
