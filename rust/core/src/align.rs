@@ -28,9 +28,13 @@
 //! An item found by no stage (or empty) is [`AlignStatus::Ungrounded`] and gets no span.
 //! Offsets are half-open code point offsets of the original text.
 
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use memchr::memmem;
 use rayon::prelude::*;
 
+use crate::mem::advise_huge_pages;
 use crate::text::{CodePointBuf, CodePoints, Normalization, Normalized};
 
 /// How an entity string was placed.
@@ -815,50 +819,80 @@ impl Placements {
         (0..self.len()).map(|r| self.row(r))
     }
 
-    /// `n` zeroed rows (`item` only when `with_item`); the pages are faulted in by whoever
-    /// writes them first.
-    fn zeroed(n: usize, with_item: bool) -> Self {
-        Self {
-            item: if with_item { vec![0; n] } else { Vec::new() },
-            start: vec![0; n],
-            end: vec![0; n],
-            status: vec![0; n],
-            score: vec![0.0; n],
+    /// `n` rows written in parallel: `fill` gets the columns' unwritten capacity cut into
+    /// consecutive [`RowsMut`] of the given sizes (summing to `n`; `item` slices are empty
+    /// unless `with_item`) and must write every row exactly once.
+    ///
+    /// The columns are neither zeroed nor touched before `fill`: each is advised onto huge
+    /// pages first ([`advise_huge_pages`]), so the writers fault in 2 MiB at a time.
+    ///
+    /// # Panics
+    /// When `fill` wrote fewer or more rows than `n` (no column then exposes unwritten rows).
+    fn write_parallel(
+        n: usize,
+        with_item: bool,
+        sizes: impl Iterator<Item = usize>,
+        fill: impl FnOnce(Vec<RowsMut<'_>>),
+    ) -> Self {
+        let mut p = Self {
+            item: Vec::with_capacity(if with_item { n } else { 0 }),
+            start: Vec::with_capacity(n),
+            end: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            score: Vec::with_capacity(n),
+        };
+        let written = AtomicUsize::new(0);
+        {
+            let (mut it, mut st, mut en, mut sa, mut sc) = (
+                &mut p.item.spare_capacity_mut()[..if with_item { n } else { 0 }],
+                &mut p.start.spare_capacity_mut()[..n],
+                &mut p.end.spare_capacity_mut()[..n],
+                &mut p.status.spare_capacity_mut()[..n],
+                &mut p.score.spare_capacity_mut()[..n],
+            );
+            advise_huge_pages(it);
+            advise_huge_pages(st);
+            advise_huge_pages(en);
+            advise_huge_pages(sa);
+            advise_huge_pages(sc);
+            let mut parts = Vec::new();
+            for k in sizes {
+                let (i, rest) = std::mem::take(&mut it).split_at_mut(if with_item { k } else { 0 });
+                it = rest;
+                let (a, rest) = std::mem::take(&mut st).split_at_mut(k);
+                st = rest;
+                let (b, rest) = std::mem::take(&mut en).split_at_mut(k);
+                en = rest;
+                let (c, rest) = std::mem::take(&mut sa).split_at_mut(k);
+                sa = rest;
+                let (d, rest) = std::mem::take(&mut sc).split_at_mut(k);
+                sc = rest;
+                parts.push(RowsMut {
+                    item: i,
+                    start: a,
+                    end: b,
+                    status: c,
+                    score: d,
+                    written: &written,
+                });
+            }
+            fill(parts);
         }
-    }
-
-    /// The columns cut into consecutive mutable row ranges of the given sizes (summing to
-    /// [`Self::len`]); `item` slices are empty when the column is.
-    fn split_mut(&mut self, sizes: impl Iterator<Item = usize>) -> Vec<RowsMut<'_>> {
-        let with_item = !self.item.is_empty();
-        let (mut it, mut st, mut en, mut sa, mut sc) = (
-            &mut self.item[..],
-            &mut self.start[..],
-            &mut self.end[..],
-            &mut self.status[..],
-            &mut self.score[..],
-        );
-        let mut out = Vec::new();
-        for n in sizes {
-            let (i, rest) = it.split_at_mut(if with_item { n } else { 0 });
-            it = rest;
-            let (a, rest) = st.split_at_mut(n);
-            st = rest;
-            let (b, rest) = en.split_at_mut(n);
-            en = rest;
-            let (c, rest) = sa.split_at_mut(n);
-            sa = rest;
-            let (d, rest) = sc.split_at_mut(n);
-            sc = rest;
-            out.push(RowsMut {
-                item: i,
-                start: a,
-                end: b,
-                status: c,
-                score: d,
-            });
+        // Every row lies in exactly one part and a part's rows are written at distinct
+        // offsets (one per item, or one part's rows in order), so the count proves coverage.
+        assert_eq!(written.into_inner(), n, "every output row written once");
+        // SAFETY: the first `n` elements of each column (`item`: when `with_item`) are
+        // initialised, as the count above shows; `n` is within every capacity.
+        unsafe {
+            if with_item {
+                p.item.set_len(n);
+            }
+            p.start.set_len(n);
+            p.end.set_len(n);
+            p.status.set_len(n);
+            p.score.set_len(n);
         }
-        out
+        p
     }
 
     fn from_rows(rows: &[Aligned], identity: bool) -> Self {
@@ -876,13 +910,15 @@ impl Placements {
     }
 }
 
-/// Consecutive rows of [`Placements`], borrowed mutably (one task's share of the output).
+/// Consecutive unwritten rows of [`Placements`] (one task's share of the output), and the
+/// shared count of rows written.
 struct RowsMut<'a> {
-    item: &'a mut [i64],
-    start: &'a mut [i64],
-    end: &'a mut [i64],
-    status: &'a mut [u8],
-    score: &'a mut [f32],
+    item: &'a mut [MaybeUninit<i64>],
+    start: &'a mut [MaybeUninit<i64>],
+    end: &'a mut [MaybeUninit<i64>],
+    status: &'a mut [MaybeUninit<u8>],
+    score: &'a mut [MaybeUninit<f32>],
+    written: &'a AtomicUsize,
 }
 
 impl RowsMut<'_> {
@@ -892,13 +928,14 @@ impl RowsMut<'_> {
         for (k, row) in rows.iter().enumerate() {
             let o = at + k;
             if !self.item.is_empty() {
-                self.item[o] = i64::from(row.item);
+                self.item[o].write(i64::from(row.item));
             }
-            self.start[o] = i64::from(row.start);
-            self.end[o] = i64::from(row.end);
-            self.status[o] = row.status as u8;
-            self.score[o] = row.score;
+            self.start[o].write(i64::from(row.start));
+            self.end[o].write(i64::from(row.end));
+            self.status[o].write(row.status as u8);
+            self.score[o].write(row.score);
         }
+        self.written.fetch_add(rows.len(), Ordering::Relaxed);
     }
 }
 
@@ -1101,30 +1138,28 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
             .collect();
         let n = parts.iter().map(Vec::len).sum();
         // Every item has at least one row, so `n == m` means exactly one each, in order.
-        let mut p = Placements::zeroed(n, n != m);
-        let outs = p.split_mut(parts.iter().map(Vec::len));
-        outs.into_par_iter()
-            .zip(parts.par_iter())
-            .for_each(|(mut out, part)| out.write(0, part));
-        return p;
-    }
-    let mut p = Placements::zeroed(m, false);
-    let outs = p.split_mut(bounds.windows(2).map(|w| w[1] - w[0]));
-    outs.into_par_iter()
-        .zip(bounds.par_windows(2))
-        .for_each(|(mut out, w)| {
-            // One row per item, in item order.
-            align_range(
-                texts,
-                surfaces,
-                doc,
-                group,
-                opts,
-                (w[0], w[1]),
-                |first, rows| out.write(first - w[0], rows),
-            );
+        return Placements::write_parallel(n, n != m, parts.iter().map(Vec::len), |outs| {
+            outs.into_par_iter()
+                .zip(parts.par_iter())
+                .for_each(|(mut out, part)| out.write(0, part));
         });
-    p
+    }
+    Placements::write_parallel(m, false, bounds.windows(2).map(|w| w[1] - w[0]), |outs| {
+        outs.into_par_iter()
+            .zip(bounds.par_windows(2))
+            .for_each(|(mut out, w)| {
+                // One row per item, in item order.
+                align_range(
+                    texts,
+                    surfaces,
+                    doc,
+                    group,
+                    opts,
+                    (w[0], w[1]),
+                    |first, rows| out.write(first - w[0], rows),
+                );
+            });
+    })
 }
 
 #[cfg(test)]
@@ -1221,6 +1256,41 @@ mod tests {
         let pat: Vec<char> = "abd".chars().collect();
         let (s, e, _) = best_fuzzy(&hay, &pat).unwrap();
         assert_eq!((s, e), (2, 6));
+    }
+
+    #[test]
+    fn large_columns_are_written_in_full() {
+        // Over 4 MiB per offset column: the output is written into unzeroed capacity advised
+        // onto huge pages, by many parallel tasks.
+        let texts: Vec<String> = (0..40_000).map(|d| format!("{d}号甲乙{d}甲")).collect();
+        let t: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let surfaces = ["甲", "乙", "丁", "号"];
+        let (mut s, mut doc) = (Vec::new(), Vec::new());
+        for d in 0..t.len() as u32 {
+            for k in 0..15 {
+                s.push(surfaces[(d as usize + k) % 4]);
+                doc.push(d);
+            }
+        }
+        for occurrence in [Occurrence::LeftToRight, Occurrence::All] {
+            let opts = AlignOptions {
+                occurrence,
+                ..Default::default()
+            };
+            let cols = align_columns(&t, &s, &doc, None, &opts).unwrap();
+            let mut want = Vec::new();
+            let mut at = 0;
+            for text in &t {
+                let items: Vec<(&str, u32)> = s[at..at + 15].iter().map(|&x| (x, 0)).collect();
+                want.extend(align_doc(text, &items, &opts).into_iter().map(|mut a| {
+                    a.item += at as u32;
+                    a
+                }));
+                at += 15;
+            }
+            assert!(cols.len() >= 600_000);
+            assert_eq!(cols.rows().collect::<Vec<_>>(), want, "{occurrence:?}");
+        }
     }
 
     #[test]
