@@ -169,9 +169,15 @@ impl FullMask {
 
     /// Write into `row` (any length): ids beyond it stay out. Returns the allowed count.
     fn write(&self, row: &mut [u32]) -> usize {
+        row.fill(0);
+        self.add(row)
+    }
+
+    /// Set this mask's ids in `row` (any length), which holds no allowed id yet: ids beyond
+    /// it stay out. Returns the allowed count.
+    fn add(&self, row: &mut [u32]) -> usize {
         match self {
             FullMask::Ids(ids) => {
-                row.fill(0);
                 let limit = row.len() * 32;
                 let mut n = 0;
                 for &t in ids {
@@ -185,7 +191,6 @@ impl FullMask {
             FullMask::Words(words, count) => {
                 let k = words.len().min(row.len());
                 row[..k].copy_from_slice(&words[..k]);
-                row[k..].fill(0);
                 if k == words.len() {
                     *count
                 } else {
@@ -368,7 +373,10 @@ impl TokenTable {
             Err(_) => false,
         };
         let count = match shared {
-            Some((shared, found)) => self.shared_fill(shared, found, key, s, row),
+            Some((shared, found)) => {
+                row.fill(0);
+                self.shared_fill(shared, found, key, 0, s, row)
+            }
             None => self.compute_mask(s, row),
         };
         if seen {
@@ -417,6 +425,7 @@ impl TokenTable {
             Some((strings, inner, close)) if strings.written_text().is_some() => {
                 count += self.continuation_mask(s, strings, inner, close, row);
             }
+            None if g.copy_byte(s).is_some() => count += self.copy_mask(s, row),
             _ => count += self.walked(s, row),
         }
         count += self.allow_eos(s, row);
@@ -431,29 +440,33 @@ impl TokenTable {
         self.vocab.eos().iter().filter(|&&e| allow(row, e)).count()
     }
 
-    /// The mask of `s` (outside strings, cache key `key`) from the shape's shared mask
-    /// `found`, or computed and shared when there is none yet: the part of the walk that
-    /// never reads the text is written from the shared mask, and only the subtrees below the
-    /// edges that do (a string opening: [`Grammar::reads_text`]) are walked for this request.
+    /// Allow into `row` (zeroed) the tokens below trie node `node` (the root: every token)
+    /// that state `s` (the state after `node`'s bytes; share key `key`) accepts, EOS too when
+    /// `node` is the root, from the shape's shared mask `found`, or computed and shared when
+    /// there is none yet: the part of the walk that never reads the text is written from
+    /// the shared mask, and only the subtrees below the edges that do (a string opening, a
+    /// copied byte: [`Grammar::reads_text`]) are walked for this request. Keys name masks
+    /// below the root, except `xml-inline`'s, which name masks below the root's `<` child.
+    /// Returns the number of ids it allowed.
     fn shared_fill(
         &self,
         shared: &SharedMasks,
         found: Option<Arc<SharedMask>>,
         key: State,
+        node: u32,
         s: State,
         row: &mut [u32],
     ) -> usize {
         let mask = match found {
             Some(mask) => {
-                let count = mask.mask.write(row);
+                let count = mask.mask.add(row);
                 return count + self.frontier_fill(&mask.frontier, s, row);
             }
             None => {
-                row.fill(0);
                 let g = &self.grammar;
                 let (mut path, mut frontier, mut ids) = (Vec::new(), Vec::new(), Vec::new());
                 self.vocab.trie().walk_below_at(
-                    0,
+                    node,
                     s,
                     |st, b, child, depth| {
                         path.truncate(depth - 1);
@@ -467,14 +480,16 @@ impl TokenTable {
                         }
                         g.step(st, b)
                     },
-                    |st, out| g.candidate_bytes(st, out),
+                    // A copy state's candidates are the input's next byte: the walk tries
+                    // every byte there instead, and stops at each as a frontier.
+                    |st, out| g.copy_byte(st).is_none() && g.candidate_bytes(st, out),
                     |t| {
                         if allow(row, t) {
                             ids.push(t);
                         }
                     },
                 );
-                if g.is_accepting(s) {
+                if node == 0 && g.is_accepting(s) {
                     ids.extend(self.vocab.eos().iter().filter(|&&e| allow(row, e)));
                 }
                 let mask = if ids.len() > SPARSE_IDS {
@@ -517,6 +532,39 @@ impl TokenTable {
             |st, out| g.candidate_bytes(st, out),
             &mut set,
         );
+        count
+    }
+
+    /// [`TokenTable::walked`] for a copy state ([`Grammar::copy_byte`]): a token either
+    /// follows the input's bytes all the way or leaves them at a `<`, so the trie is descended
+    /// along the input (one child lookup a byte, no candidate sets) and walked only below the
+    /// `<` children met on the way. Returns the number of ids it allowed.
+    fn copy_mask(&self, s: State, row: &mut [u32]) -> usize {
+        let (g, trie) = (&self.grammar, self.vocab.trie());
+        let (mut node, mut st, mut count) = (0u32, s, 0usize);
+        loop {
+            if let (Some(lt), Some(after)) = (trie.child(node, b'<'), g.step(st, b'<')) {
+                // Below the root's `<` (row still empty): the tag part, shared by key.
+                let shared = self.shared.as_ref().filter(|_| node == 0);
+                count += match (shared, g.share_key(after)) {
+                    (Some(shared), Some(key)) => {
+                        let found = shared.get(&key);
+                        let mut n = self.shared_fill(shared, found, key, lt, after, row);
+                        trie.tokens_at(lt, |t| n += usize::from(allow(row, t)));
+                        n
+                    }
+                    _ => self.allow_below(lt, after, row),
+                };
+            }
+            let Some(Some(b)) = g.copy_byte(st) else {
+                break;
+            };
+            let (Some(child), Some(next)) = (trie.child(node, b), g.step(st, b)) else {
+                break;
+            };
+            trie.tokens_at(child, &mut |t| count += usize::from(allow(row, t)));
+            (node, st) = (child, next);
+        }
         count
     }
 
@@ -1027,6 +1075,7 @@ mod tests {
     use super::*;
     use crate::grammar::GrammarOptions;
     use crate::ground::Quoting;
+    use std::collections::HashMap;
 
     /// A seeded xorshift: each call gives a number below its argument.
     fn below(mut x: u64) -> impl FnMut(usize) -> usize {
@@ -1190,6 +1239,113 @@ mod tests {
 
     /// Grounded in a text with no character to ground an entity in, every format forces its
     /// no-entity output (no string may be opened that could never be closed).
+    /// `xml-inline` masks (copy states descended along the input, the tag part below the
+    /// root's `<` shared across requests by position-free key) equal the masks walked from
+    /// scratch, on random walks over Qwen2.5 and over Qwen2.5 plus tokens that hold whole
+    /// tags and text after them (none in real vocabularies: they exercise the frontier).
+    #[test]
+    fn xml_masks_equal_walked_masks() {
+        let qwen = qwen();
+        let mut bytes: Vec<Option<Vec<u8>>> = (0..qwen.size() as u32)
+            .map(|t| qwen.token_bytes(t).map(<[u8]>::to_vec))
+            .collect();
+        for extra in [
+            "<s>",
+            "<s>a",
+            "<s>张",
+            "</s><t>",
+            "<t>",
+            "</t>",
+            "<p>山东",
+            "</p>",
+            "a<",
+            "张<s>",
+            "<s>&amp;",
+            "&lt;",
+            "<p>",
+            "</p><s>b",
+            "</s>",
+            "b</s>",
+        ] {
+            bytes.push(Some(extra.as_bytes().to_vec()));
+        }
+        let tagged = Arc::new(Vocab::from_parts(
+            crate::vocab::VocabKind::ByteLevel,
+            bytes,
+            HashMap::new(),
+            qwen.eos().to_vec(),
+        ));
+        let labels: Vec<String> = ["s", "t", "人名", "p"].map(String::from).to_vec();
+        let texts = [
+            "张三ab在北京，张三说a<b & c>d。",
+            "",
+            "龘𠮷王赟 \"q\" <s>a</s> &amp; 😀\nab",
+            "aaaa张张张bbbb",
+        ];
+        let mut rand = below(17u64);
+        let (mut checked, mut shared_tables) = (0usize, 0usize);
+        for vocab in [qwen.clone(), tagged] {
+            let words = bitmask_words(vocab.size());
+            for max_entities_per_label in [None, Some(1)] {
+                let opts = GrammarOptions {
+                    grounded: true,
+                    max_entities_per_label,
+                    inferred: vec!["p".into()],
+                    ..Default::default()
+                };
+                for round in 0..2 {
+                    for text in texts {
+                        let table = Arc::new(
+                            TokenTable::compile(vocab.clone(), "xml-inline", &labels, text, &opts)
+                                .expect("table"),
+                        );
+                        shared_tables += usize::from(table.shared_masks() > 0);
+                        for _ in 0..4 {
+                            let mut m = Matcher::new(table.clone());
+                            for _ in 0..50 {
+                                let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
+                                let n = m.fill_bitmask(&mut fast).expect("fill");
+                                let want = table.walked(m.state, &mut slow)
+                                    + table.allow_eos(m.state, &mut slow);
+                                let ctx = format!(
+                                    "{max_entities_per_label:?} {text:?} round {round} after {:?}",
+                                    String::from_utf8_lossy(m.output())
+                                );
+                                assert!(fast == slow, "{ctx}");
+                                assert_eq!(n, want, "{ctx}");
+                                checked += 1;
+                                let mut allowed = Vec::new();
+                                push_allowed(&fast, &mut allowed);
+                                assert!(!allowed.is_empty(), "dead state: {ctx}");
+                                // Half the steps take a token with `<` when there is one.
+                                let lt: Vec<u32> = allowed
+                                    .iter()
+                                    .copied()
+                                    .filter(|&t| {
+                                        vocab.token_bytes(t).is_some_and(|b| b.contains(&b'<'))
+                                    })
+                                    .collect();
+                                let t = if !lt.is_empty() && rand(2) == 0 {
+                                    lt[rand(lt.len())]
+                                } else {
+                                    allowed[rand(allowed.len())]
+                                };
+                                m.accept_token(t).expect("allowed");
+                                if m.is_terminated() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            checked > 2000 && shared_tables > 10,
+            "{checked} fills, {shared_tables}"
+        );
+    }
+
     #[test]
     fn empty_text_forces_the_no_entity_output() {
         let vocab = qwen();

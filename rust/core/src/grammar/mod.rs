@@ -234,6 +234,16 @@ impl Grammar {
         }
     }
 
+    /// When every byte `s` accepts but `<` is one fixed byte (`xml-inline` copying the
+    /// input): `Some(that byte)`, `Some(None)` when only `<` is left; `None` for other states.
+    #[inline]
+    pub fn copy_byte(&self, s: State) -> Option<Option<u8>> {
+        match (self, s) {
+            (Grammar::XmlInline(g), State::XmlInline(s)) => g.copy_byte(s),
+            _ => None,
+        }
+    }
+
     /// May the output end in `s`?
     #[inline]
     pub fn is_accepting(&self, s: State) -> bool {
@@ -278,19 +288,33 @@ impl Grammar {
         }
     }
 
-    /// May stepping byte `b` from `s` consult the input text? True inside a string and on a
-    /// byte that may open one (whether a string may open at all depends on the text: an
-    /// empty text has no entity to ground). Every other step depends only on the format,
-    /// the labels and the options, so a state whose token walk never reads the text has the
-    /// same mask for every input: token tables share such masks across requests
-    /// ([`crate::tables::TokenTable::compile`]). `xml-inline` copies the text throughout.
+    /// May stepping byte `b` from `s` consult the input text beyond what
+    /// [`Grammar::share_key`] keeps of `s`? True inside a string and on a byte that may open
+    /// one (whether a string may open at all depends on the text: an empty text has no
+    /// entity to ground); in `xml-inline`, on every byte copied from the input. Every other
+    /// step depends only on the format, the labels, the options and the key, so a state
+    /// whose token walk never reads the text has the same mask for every input: token tables
+    /// share such masks across requests ([`crate::tables::TokenTable::compile`]).
     #[inline]
     pub fn reads_text(&self, s: State, b: u8) -> bool {
         match (self, s) {
             (Grammar::Keyed(g), State::Keyed(s)) => g.reads_text(s, b),
             (Grammar::JsonLines(g), State::JsonLines(s)) => g.reads_text(s, b),
             (Grammar::TypePairs(g), State::TypePairs(s)) => g.reads_text(s, b),
+            (Grammar::XmlInline(g), State::XmlInline(s)) => g.reads_text(s, b),
             _ => true,
+        }
+    }
+
+    /// The key under which the text-free part of `s`'s token walk is shared across requests
+    /// of one shape: [`Grammar::mask_key`] where there is one; in `xml-inline` the state
+    /// without its input position ([`XmlInline::share_key`]). Reachable states with equal
+    /// keys step alike on the bytes for which [`Grammar::reads_text`] is false, into states
+    /// with equal keys.
+    pub fn share_key(&self, s: State) -> Option<State> {
+        match (self, s) {
+            (Grammar::XmlInline(g), State::XmlInline(s)) => Some(State::XmlInline(g.share_key(s))),
+            _ => self.mask_key(s),
         }
     }
 

@@ -269,6 +269,81 @@ impl XmlInline {
         }
     }
 
+    /// May stepping `b` from `s` read the input beyond what [`XmlInline::share_key`] keeps?
+    /// Only a byte copied from the input: a `<` depends on being at a character boundary
+    /// and at the end of the input, both in the key.
+    #[inline]
+    pub fn reads_text(&self, s: XmlState, b: u8) -> bool {
+        matches!(s, XmlState::Out { .. } | XmlState::In { .. }) && b != b'<'
+    }
+
+    /// `s` without its input position: whether it is at the end of the input (`p` 1 or 0)
+    /// and at a character boundary (`e` 1 or 0), and the element count only when a maximum
+    /// applies. Reachable states with equal keys step alike on every byte that does not
+    /// read the input ([`XmlInline::reads_text`]), into states with equal keys: positions
+    /// change only by copying, and `<`, tag and closer states occur only at boundaries.
+    pub fn share_key(&self, s: XmlState) -> XmlState {
+        let at_end = |p: u32| u32::from(p as usize == self.text.len());
+        let n = |n: u16| if self.max_entities.is_some() { n } else { 0 };
+        match s {
+            XmlState::Out { p, e, n: k } => XmlState::Out {
+                p: at_end(p),
+                e: u8::from(self.at_boundary(p, e)),
+                n: n(k),
+            },
+            XmlState::In {
+                label,
+                p,
+                e,
+                filled,
+                n: k,
+            } => XmlState::In {
+                label,
+                p: at_end(p),
+                e: u8::from(self.at_boundary(p, e)),
+                filled,
+                n: n(k),
+            },
+            XmlState::Open { node, p, n: k } => XmlState::Open {
+                node,
+                p: at_end(p),
+                n: n(k),
+            },
+            XmlState::Close {
+                label,
+                pos,
+                p,
+                n: k,
+            } => XmlState::Close {
+                label,
+                pos,
+                p: at_end(p),
+                n: n(k),
+            },
+            XmlState::Free { label, s, p, n: k } => XmlState::Free {
+                label,
+                s,
+                p: at_end(p),
+                n: n(k),
+            },
+        }
+    }
+
+    /// When `s` copies the input (outside or inside an element): the one byte of the
+    /// input's written form it may take next (`None` at the end of the input). Every other
+    /// byte but `<` is refused there, so a copy state's tokens lie on one trie path.
+    #[inline]
+    pub fn copy_byte(&self, s: XmlState) -> Option<Option<u8>> {
+        match s {
+            XmlState::Out { p, e, .. } | XmlState::In { p, e, .. } => Some(
+                self.text
+                    .get(p as usize)
+                    .map(|&raw| written(raw).map_or(raw, |f| f[e as usize])),
+            ),
+            _ => None,
+        }
+    }
+
     /// May the output end in `s`?
     #[inline]
     pub fn is_accepting(&self, s: XmlState) -> bool {
