@@ -1087,6 +1087,31 @@ mod tests {
         }
     }
 
+    /// `walks` random walks of at most `steps` tokens over `table`. At each state `check`
+    /// tests the matcher's mask and returns the allowed ids, and `pick` chooses the next
+    /// token among them; a walk ends when none is allowed or the output is terminated.
+    fn checked_walks(
+        table: &Arc<TokenTable>,
+        walks: usize,
+        steps: usize,
+        mut check: impl FnMut(&Matcher) -> Vec<u32>,
+        mut pick: impl FnMut(&[u32]) -> u32,
+    ) {
+        for _ in 0..walks {
+            let mut m = Matcher::new(table.clone());
+            for _ in 0..steps {
+                let allowed = check(&m);
+                if allowed.is_empty() {
+                    break;
+                }
+                m.accept_token(pick(&allowed)).expect("allowed");
+                if m.is_terminated() {
+                    break;
+                }
+            }
+        }
+    }
+
     fn qwen() -> Arc<Vocab> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -1121,37 +1146,28 @@ mod tests {
                     };
                     let g = Grammar::compile(format, &labels, text, &opts).expect("grammar");
                     let table = Arc::new(TokenTable::new(vocab.clone(), g));
-                    for _ in 0..12 {
-                        let mut m = Matcher::new(table.clone());
-                        for _ in 0..40 {
-                            let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
-                            let n = table.compute_mask(m.state, &mut fast);
-                            let want = table.walked(m.state, &mut slow)
-                                + table.allow_eos(m.state, &mut slow);
-                            let ctx = format!(
-                                "{format} {text:?} {max_entity_chars:?} after {:?}",
-                                String::from_utf8_lossy(m.output())
-                            );
-                            assert!(fast == slow, "{ctx}");
-                            assert_eq!(n, want, "{ctx}");
-                            if let Some((strings, st, _)) = table.grammar.string_state(m.state) {
-                                if !strings.cacheable(st) {
-                                    inside += 1;
-                                    partial += usize::from(st.pending != 0 || st.esc != 0);
-                                }
-                            }
-                            let mut allowed = Vec::new();
-                            push_allowed(&fast, &mut allowed);
-                            if allowed.is_empty() {
-                                break;
-                            }
-                            let t = allowed[rand(allowed.len())];
-                            m.accept_token(t).expect("allowed");
-                            if m.is_terminated() {
-                                break;
+                    let check = |m: &Matcher| {
+                        let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
+                        let n = table.compute_mask(m.state, &mut fast);
+                        let want =
+                            table.walked(m.state, &mut slow) + table.allow_eos(m.state, &mut slow);
+                        let ctx = format!(
+                            "{format} {text:?} {max_entity_chars:?} after {:?}",
+                            String::from_utf8_lossy(m.output())
+                        );
+                        assert!(fast == slow, "{ctx}");
+                        assert_eq!(n, want, "{ctx}");
+                        if let Some((strings, st, _)) = table.grammar.string_state(m.state) {
+                            if !strings.cacheable(st) {
+                                inside += 1;
+                                partial += usize::from(st.pending != 0 || st.esc != 0);
                             }
                         }
-                    }
+                        let mut allowed = Vec::new();
+                        push_allowed(&fast, &mut allowed);
+                        allowed
+                    };
+                    checked_walks(&table, 12, 40, check, |a| a[rand(a.len())]);
                 }
             }
         }
@@ -1195,38 +1211,32 @@ mod tests {
                         );
                         // The second round starts with the first round's masks.
                         assert_eq!(round == 0 && text == texts[0], table.shared_masks() == 0);
-                        for _ in 0..6 {
-                            let mut m = Matcher::new(table.clone());
-                            for _ in 0..60 {
-                                let shared = table
-                                    .grammar
-                                    .mask_key(m.state)
-                                    .and_then(|k| table.shared.as_ref().expect("compiled").get(&k));
-                                let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
-                                let n = m.fill_bitmask(&mut fast).expect("fill");
-                                let want = table.compute_mask(m.state, &mut slow);
-                                let ctx = format!(
-                                    "{format} {max_entities_per_label:?} {text:?} round {round} \
-                                     after {:?}",
-                                    String::from_utf8_lossy(m.output())
-                                );
-                                assert!(fast == slow, "{ctx}");
-                                assert_eq!(n, want, "{ctx}");
-                                checked += 1;
-                                if let Some(sm) = shared {
-                                    hits += 1;
-                                    frontier_hits += usize::from(!sm.frontier.is_empty());
-                                }
-                                let mut allowed = Vec::new();
-                                push_allowed(&fast, &mut allowed);
-                                assert!(!allowed.is_empty(), "dead state: {ctx}");
-                                let t = allowed[rand(allowed.len())];
-                                m.accept_token(t).expect("allowed");
-                                if m.is_terminated() {
-                                    break;
-                                }
+                        let check = |m: &Matcher| {
+                            let shared = table
+                                .grammar
+                                .mask_key(m.state)
+                                .and_then(|k| table.shared.as_ref().expect("compiled").get(&k));
+                            let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
+                            let n = m.fill_bitmask(&mut fast).expect("fill");
+                            let want = table.compute_mask(m.state, &mut slow);
+                            let ctx = format!(
+                                "{format} {max_entities_per_label:?} {text:?} round {round} \
+                                 after {:?}",
+                                String::from_utf8_lossy(m.output())
+                            );
+                            assert!(fast == slow, "{ctx}");
+                            assert_eq!(n, want, "{ctx}");
+                            checked += 1;
+                            if let Some(sm) = shared {
+                                hits += 1;
+                                frontier_hits += usize::from(!sm.frontier.is_empty());
                             }
-                        }
+                            let mut allowed = Vec::new();
+                            push_allowed(&fast, &mut allowed);
+                            assert!(!allowed.is_empty(), "dead state: {ctx}");
+                            allowed
+                        };
+                        checked_walks(&table, 6, 60, check, |a| a[rand(a.len())]);
                     }
                 }
             }
@@ -1300,42 +1310,39 @@ mod tests {
                                 .expect("table"),
                         );
                         shared_tables += usize::from(table.shared_masks() > 0);
-                        for _ in 0..4 {
-                            let mut m = Matcher::new(table.clone());
-                            for _ in 0..50 {
-                                let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
-                                let n = m.fill_bitmask(&mut fast).expect("fill");
-                                let want = table.walked(m.state, &mut slow)
-                                    + table.allow_eos(m.state, &mut slow);
-                                let ctx = format!(
-                                    "{max_entities_per_label:?} {text:?} round {round} after {:?}",
-                                    String::from_utf8_lossy(m.output())
-                                );
-                                assert!(fast == slow, "{ctx}");
-                                assert_eq!(n, want, "{ctx}");
-                                checked += 1;
-                                let mut allowed = Vec::new();
-                                push_allowed(&fast, &mut allowed);
-                                assert!(!allowed.is_empty(), "dead state: {ctx}");
-                                // Half the steps take a token with `<` when there is one.
-                                let lt: Vec<u32> = allowed
-                                    .iter()
-                                    .copied()
-                                    .filter(|&t| {
-                                        vocab.token_bytes(t).is_some_and(|b| b.contains(&b'<'))
-                                    })
-                                    .collect();
-                                let t = if !lt.is_empty() && rand(2) == 0 {
-                                    lt[rand(lt.len())]
-                                } else {
-                                    allowed[rand(allowed.len())]
-                                };
-                                m.accept_token(t).expect("allowed");
-                                if m.is_terminated() {
-                                    break;
-                                }
+                        let check = |m: &Matcher| {
+                            let (mut fast, mut slow) = (vec![0u32; words], vec![0u32; words]);
+                            let n = m.fill_bitmask(&mut fast).expect("fill");
+                            let want = table.walked(m.state, &mut slow)
+                                + table.allow_eos(m.state, &mut slow);
+                            let ctx = format!(
+                                "{max_entities_per_label:?} {text:?} round {round} after {:?}",
+                                String::from_utf8_lossy(m.output())
+                            );
+                            assert!(fast == slow, "{ctx}");
+                            assert_eq!(n, want, "{ctx}");
+                            checked += 1;
+                            let mut allowed = Vec::new();
+                            push_allowed(&fast, &mut allowed);
+                            assert!(!allowed.is_empty(), "dead state: {ctx}");
+                            allowed
+                        };
+                        // Half the steps take a token with `<` when there is one.
+                        let pick = |allowed: &[u32]| {
+                            let lt: Vec<u32> = allowed
+                                .iter()
+                                .copied()
+                                .filter(|&t| {
+                                    vocab.token_bytes(t).is_some_and(|b| b.contains(&b'<'))
+                                })
+                                .collect();
+                            if !lt.is_empty() && rand(2) == 0 {
+                                lt[rand(lt.len())]
+                            } else {
+                                allowed[rand(allowed.len())]
                             }
-                        }
+                        };
+                        checked_walks(&table, 4, 50, check, pick);
                     }
                 }
             }
