@@ -298,6 +298,40 @@ def test_columnar_alignment_keeps_item_order_and_checks_input() -> None:
         align_spans(["a"], ["a"], [0], options=AlignOptions("every"))  # type: ignore[arg-type]
 
 
+def test_align_batch_builds_placements_and_checks_input() -> None:
+    from nerlm.align import Placement
+
+    texts = ["北京和北京", "", "上海"]
+    items = [[("北京", 0), ("京", 1)], [], [["上海", 2], ("海口", 0)]]
+    got = nerlm.align_batch(texts, items, AlignOptions("all"))  # type: ignore[arg-type]
+    exact, ungrounded = AlignStatus.EXACT, AlignStatus.UNGROUNDED
+    assert got == [
+        [
+            Placement(0, 2, exact, 1.0, 0),
+            Placement(3, 5, exact, 1.0, 0),
+            Placement(1, 2, exact, 1.0, 1),
+            Placement(4, 5, exact, 1.0, 1),
+        ],
+        [],
+        [Placement(0, 2, exact, 1.0, 0), Placement(0, 0, ungrounded, 0.0, 1)],
+    ]
+    p = got[2][1]
+    assert type(p) is Placement and p.status is ungrounded and p.item == 1
+    assert hash(p) == hash(Placement(0, 0, ungrounded, 0.0, 1))
+    fuzzy = nerlm.align_batch(["北京大学"], [[("北京大字", 0)]], AlignOptions.lenient(fuzzy=0.7))
+    assert fuzzy[0][0].status is AlignStatus.FUZZY and fuzzy[0][0].score == pytest.approx(0.75)
+    with pytest.raises(nerlm.ShapeError, match="2 texts but 1 item lists"):
+        nerlm.align_batch(["a", "b"], [[]])
+    with pytest.raises(TypeError, match=r"items\[0\]\[1\]\[0\] must be a str"):
+        nerlm.align_batch(["a"], [[("a", 0), (3, 0)]])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"items\[0\]\[0\] must be a \(surface, group\) pair"):
+        nerlm.align_batch(["a"], [["abc"]])  # type: ignore[list-item]
+    with pytest.raises(nerlm.ShapeError, match=r"items\[0\]\[0\]\[1\] = -1"):
+        nerlm.align_batch(["a"], [[("a", -1)]])
+    with pytest.raises(TypeError, match=r"texts\[0\] must be a str"):
+        nerlm.align_batch([b"a"], [[("a", 0)]])  # type: ignore[list-item]
+
+
 def test_columns_any_order_width_and_length_match_the_oracle() -> None:
     """Interleaved documents, every string width CPython uses (Latin-1, UCS-2, UCS-4, lone
     surrogates) and texts past the short-text scan (repetitive, so the long-text search must

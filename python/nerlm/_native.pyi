@@ -26,6 +26,7 @@ __all__ = [
     "Vocabulary",
     "__version__",
     "align_columns",
+    "align_nested",
     "char_to_token_spans",
     "conlleval_counts",
     "convert_offsets",
@@ -250,6 +251,38 @@ def align_columns(
         ShapeError: Columns of different lengths, a document index out of range, an unknown
             option value.
         TypeError: A text or surface is not a ``str``.
+    """
+
+def align_nested(
+    texts: Sequence[str],
+    items: Sequence[Sequence[tuple[str, int]]],
+    placement: type[Any],
+    statuses: tuple[Any, ...],
+    *,
+    occurrence: str = "left-to-right",
+    nfkc: bool = False,
+    width: bool = False,
+    case: bool = False,
+    whitespace: str = "keep",
+    fuzzy: float | None = None,
+) -> list[list[Any]]:
+    """Place ``items[d]`` (``(surface, group)`` pairs) in ``texts[d]``, GIL released while
+    aligning; the placements are built in Rust.
+
+    Args:
+        placement: A ``NamedTuple`` type of ``(start, end, status, score, item)``.
+        statuses: The status object of each code 0..4 (exact, duplicate, ungrounded,
+            normalised, fuzzy).
+
+    Returns:
+        Per document, ``placement`` instances in item order (several per item with
+        ``"all"``), ``item`` counted within the document.
+
+    Raises:
+        ShapeError: ``texts`` and ``items`` differ in length, a group is not in
+            ``0..2**32``, an unknown option value.
+        TypeError: A text or surface is not a ``str``, an item is not a pair, or
+            ``placement`` is not a tuple type laid out as a tuple.
     """
 
 def convert_offsets(

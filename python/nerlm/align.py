@@ -38,8 +38,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import partial
-from itertools import islice
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -205,33 +203,19 @@ def align_batch(
     Returns:
         Per document, its placements in item order (one per item; several with ``"all"``).
 
+    The placements are built in Rust, with the item strings read in place and the GIL
+    released while aligning (as :func:`align_spans`).
+
     Raises:
-        nerlm.ShapeError: ``texts`` and ``items`` differ in length.
+        nerlm.ShapeError: ``texts`` and ``items`` differ in length, or a group is not in
+            ``0..2**32``.
+        TypeError: A text or surface is not a ``str``, or an item is not a pair.
     """
-    if len(texts) != len(items):
-        raise _native.ShapeError(f"{len(texts)} texts but {len(items)} item lists")
-    counts = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
-    surfaces = [s for its in items for s, _ in its]
-    doc = np.repeat(np.arange(len(items), dtype=np.int64), counts)
-    group = np.fromiter((g for its in items for _, g in its), dtype=np.int64, count=len(doc))
-    r = align_spans(texts, surfaces, doc, group, options)
-    starts = np.cumsum(counts) - counts
-    row_doc = doc[r.item]
-    local = r.item - starts[row_doc]
-    make = partial(tuple.__new__, Placement)
-    rows = map(
-        make,
-        zip(
-            r.start.tolist(),
-            r.end.tolist(),
-            map(_STATUS.__getitem__, r.status.tolist()),
-            r.score.tolist(),
-            local.tolist(),
-            strict=True,
-        ),
-    )
-    per_doc = np.bincount(row_doc, minlength=len(items)).tolist()
-    return [list(islice(rows, c)) for c in per_doc]
+    o = options or AlignOptions()
+    return _native.align_nested(
+        texts, items, Placement, _STATUS, occurrence=o.occurrence, nfkc=o.nfkc, width=o.width,
+        case=o.case, whitespace=o.whitespace, fuzzy=o.fuzzy,
+    )  # fmt: skip
 
 
 def align(

@@ -5,7 +5,7 @@ use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyList, PySequence, PyString, PyTuple, PyType};
 
 use nerlm_core::align::{align_code_points, AlignOptions, Occurrence, StrColumn};
 use nerlm_core::text::{CodePoints, Normalization, OffsetMap, OffsetUnit, Whitespace};
@@ -188,6 +188,44 @@ fn opt_pairs_array(py: Python<'_>, v: Vec<Option<(u32, u32)>>) -> PyResult<Bound
     array2(py, rows)
 }
 
+/// The alignment options of the Python keyword arguments.
+fn options(
+    occurrence: &str,
+    nfkc: bool,
+    width: bool,
+    case: bool,
+    whitespace: &str,
+    fuzzy: Option<f32>,
+) -> PyResult<AlignOptions> {
+    let whitespace = match whitespace {
+        "keep" => Whitespace::Keep,
+        "collapse" => Whitespace::Collapse,
+        "remove" => Whitespace::Remove,
+        _ => {
+            return Err(to_py(Error::Shape(format!(
+                "whitespace must be 'keep', 'collapse' or 'remove', not {whitespace:?}"
+            ))))
+        }
+    };
+    if let Some(f) = fuzzy {
+        if !(f > 0.0 && f <= 1.0) {
+            return Err(to_py(Error::Shape(format!(
+                "fuzzy must be in (0, 1], not {f}"
+            ))));
+        }
+    }
+    Ok(AlignOptions {
+        occurrence: Occurrence::parse(occurrence).map_err(to_py)?,
+        normalization: Normalization {
+            nfkc,
+            width,
+            case,
+            whitespace,
+        },
+        fuzzy,
+    })
+}
+
 #[pyfunction]
 #[pyo3(signature = (
     texts, surfaces, doc, group = None, *,
@@ -208,33 +246,7 @@ fn align_columns<'py>(
     whitespace: &str,
     fuzzy: Option<f32>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let whitespace = match whitespace {
-        "keep" => Whitespace::Keep,
-        "collapse" => Whitespace::Collapse,
-        "remove" => Whitespace::Remove,
-        _ => {
-            return Err(to_py(Error::Shape(format!(
-                "whitespace must be 'keep', 'collapse' or 'remove', not {whitespace:?}"
-            ))))
-        }
-    };
-    if let Some(f) = fuzzy {
-        if !(f > 0.0 && f <= 1.0) {
-            return Err(to_py(Error::Shape(format!(
-                "fuzzy must be in (0, 1], not {f}"
-            ))));
-        }
-    }
-    let opts = AlignOptions {
-        occurrence: Occurrence::parse(occurrence).map_err(to_py)?,
-        normalization: Normalization {
-            nfkc,
-            width,
-            case,
-            whitespace,
-        },
-        fuzzy,
-    };
+    let opts = options(occurrence, nfkc, width, case, whitespace, fuzzy)?;
     let t_objs = snapshot(texts)?;
     let s_objs = snapshot(surfaces)?;
     let t = TupleColumn::new(&t_objs, "texts")?;
@@ -253,6 +265,189 @@ fn align_columns<'py>(
     out.set_item("end", r.end.into_pyarray(py))?;
     out.set_item("status", r.status.into_pyarray(py))?;
     out.set_item("score", r.score.into_pyarray(py))?;
+    Ok(out)
+}
+
+/// A new reference, or the error Python has set.
+fn owned(py: Python<'_>, p: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    if p.is_null() {
+        Err(PyErr::fetch(py))
+    } else {
+        Ok(p)
+    }
+}
+
+/// `nerlm.align_batch` in one call: `items[d]` holds `(surface, group)` pairs placed in
+/// `texts[d]`; returns, per document, its placements as instances of `placement` (a
+/// `NamedTuple` of start, end, status, score, item) with `statuses[code]` as the status.
+#[pyfunction]
+#[pyo3(signature = (
+    texts, items, placement, statuses, *,
+    occurrence = "left-to-right", nfkc = false, width = false, case = false,
+    whitespace = "keep", fuzzy = None,
+))]
+#[allow(clippy::too_many_arguments)]
+fn align_nested<'py>(
+    py: Python<'py>,
+    texts: &Bound<'py, PyAny>,
+    items: &Bound<'py, PyAny>,
+    placement: &Bound<'py, PyType>,
+    statuses: &Bound<'py, PyTuple>,
+    occurrence: &str,
+    nfkc: bool,
+    width: bool,
+    case: bool,
+    whitespace: &str,
+    fuzzy: Option<f32>,
+) -> PyResult<Bound<'py, PyList>> {
+    let opts = options(occurrence, nfkc, width, case, whitespace, fuzzy)?;
+    let tp = placement.as_type_ptr();
+    // SAFETY: `tp` is a live type object; its size fields are plain data.
+    let tuple_like = unsafe {
+        let tuple = std::ptr::addr_of_mut!(ffi::PyTuple_Type);
+        ffi::PyType_IsSubtype(tp, tuple) != 0
+            && (*tp).tp_basicsize == (*tuple).tp_basicsize
+            && (*tp).tp_itemsize == (*tuple).tp_itemsize
+    };
+    if !tuple_like || statuses.len() != 5 {
+        return Err(PyTypeError::new_err(
+            "placement must be a NamedTuple type and statuses hold 5 objects",
+        ));
+    }
+    let t_objs = snapshot(texts)?;
+    let docs = snapshot(items)?;
+    if docs.len() != t_objs.len() {
+        return Err(to_py(Error::Shape(format!(
+            "{} texts but {} item lists",
+            t_objs.len(),
+            docs.len()
+        ))));
+    }
+    // Each document's items as a list or tuple (`PySequence_Fast`), then every surface into
+    // one tuple that keeps them alive while the GIL is released.
+    let mut seqs = Vec::with_capacity(docs.len());
+    let mut counts = Vec::with_capacity(docs.len());
+    for it in docs.iter() {
+        // SAFETY: `it` is live; `PySequence_Fast` returns a new reference to a list or tuple,
+        // or NULL with an exception set.
+        let fast = unsafe {
+            Bound::from_owned_ptr(
+                py,
+                owned(
+                    py,
+                    ffi::PySequence_Fast(it.as_ptr(), c"items must hold sequences".as_ptr()),
+                )?,
+            )
+        };
+        // SAFETY: `fast` is a list or tuple.
+        counts.push(unsafe { ffi::PySequence_Fast_GET_SIZE(fast.as_ptr()) } as usize);
+        seqs.push(fast);
+    }
+    let m: usize = counts.iter().sum();
+    // SAFETY: a new tuple of `m` empty slots, each filled below with a new reference.
+    let surfaces = unsafe { Bound::from_owned_ptr(py, owned(py, ffi::PyTuple_New(m as isize))?) }
+        .cast_into::<PyTuple>()?;
+    let (mut doc, mut group) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    let mut at = 0usize;
+    for (d, seq) in seqs.iter().enumerate() {
+        for k in 0..counts[d] {
+            // SAFETY: `seq` is a list or tuple of `counts[d]` items (the GIL is held and
+            // nothing ran since its size was read).
+            let pair = unsafe {
+                Bound::from_borrowed_ptr(py, *ffi::PySequence_Fast_ITEMS(seq.as_ptr()).add(k))
+            };
+            let not_pair =
+                || PyTypeError::new_err(format!("items[{d}][{k}] must be a (surface, group) pair"));
+            // A tuple, or any other sequence of two.
+            let (surface, g): (Bound<'py, PyAny>, Bound<'py, PyAny>) = match pair.extract() {
+                Ok(p) => p,
+                Err(_) => {
+                    let seq = pair.cast::<PySequence>().map_err(|_| not_pair())?;
+                    if seq.len().map_err(|_| not_pair())? != 2 {
+                        return Err(not_pair());
+                    }
+                    (seq.get_item(0)?, seq.get_item(1)?)
+                }
+            };
+            if !surface.is_instance_of::<PyString>() {
+                return Err(PyTypeError::new_err(format!(
+                    "items[{d}][{k}][0] must be a str, not {}",
+                    surface.get_type().name()?
+                )));
+            }
+            let g: u32 = g.extract().map_err(|_| {
+                to_py(Error::Shape(format!(
+                    "items[{d}][{k}][1] = {g} is not a valid group index"
+                )))
+            })?;
+            // SAFETY: slot `at` of the new tuple is empty; it takes the new reference.
+            unsafe { ffi::PyTuple_SET_ITEM(surfaces.as_ptr(), at as isize, surface.into_ptr()) };
+            doc.push(d as u32);
+            group.push(g);
+            at += 1;
+        }
+    }
+    drop(seqs);
+    let t = TupleColumn::new(&t_objs, "texts")?;
+    let s = TupleColumn::new(&surfaces, "surfaces")?;
+    let r = py
+        .detach(|| align_code_points(&t, &s, &doc, Some(&group), &opts))
+        .map_err(to_py)?;
+    let out = PyList::empty(py);
+    let (one, zero) = (PyFloat::new(py, 1.0), PyFloat::new(py, 0.0));
+    let item_of = |row: usize| {
+        if r.item.is_empty() {
+            row
+        } else {
+            r.item[row] as usize
+        }
+    };
+    let (mut row, mut first) = (0usize, 0usize);
+    for &n in &counts {
+        let end = first + n;
+        let mut row_end = row;
+        while row_end < r.len() && item_of(row_end) < end {
+            row_end += 1;
+        }
+        let list = PyList::empty(py);
+        for rr in row..row_end {
+            // SAFETY: `tp` is a tuple subtype with a tuple's layout (checked above);
+            // `tp_alloc` returns a new instance with 5 empty slots (or NULL with an error
+            // set), each filled once below with a new reference; a failure drops the
+            // instance, whose deallocation skips empty slots.
+            unsafe {
+                let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
+                let obj = Bound::from_owned_ptr(py, owned(py, alloc(tp, 5))?);
+                let set = |k: isize, f: *mut ffi::PyObject| -> PyResult<()> {
+                    ffi::PyTuple_SET_ITEM(obj.as_ptr(), k, owned(py, f)?);
+                    Ok(())
+                };
+                let score = r.score[rr];
+                set(0, ffi::PyLong_FromLongLong(r.start[rr]))?;
+                set(1, ffi::PyLong_FromLongLong(r.end[rr]))?;
+                set(2, statuses.get_item(r.status[rr] as usize)?.into_ptr())?;
+                set(
+                    3,
+                    if score == 1.0 {
+                        one.clone().into_ptr()
+                    } else if score == 0.0 {
+                        zero.clone().into_ptr()
+                    } else {
+                        ffi::PyFloat_FromDouble(f64::from(score))
+                    },
+                )?;
+                set(4, ffi::PyLong_FromLongLong((item_of(rr) - first) as i64))?;
+                // Its fields are ints, floats and the status singletons, so a placement can
+                // never be part of a reference cycle: the cyclic collector need not scan the
+                // million of them a batch may build (CPython untracks tuples of atomic
+                // values itself, at their first collection).
+                ffi::PyObject_GC_UnTrack(obj.as_ptr().cast());
+                list.append(obj)?;
+            }
+        }
+        out.append(list)?;
+        (row, first) = (row_end, end);
+    }
     Ok(out)
 }
 
@@ -376,6 +571,7 @@ fn merge_window_spans<'py>(
 /// Add the alignment functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(align_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(align_nested, m)?)?;
     m.add_function(wrap_pyfunction!(convert_offsets, m)?)?;
     m.add_function(wrap_pyfunction!(char_to_token_spans, m)?)?;
     m.add_function(wrap_pyfunction!(token_to_char_spans, m)?)?;
