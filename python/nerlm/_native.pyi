@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self
 
+from nerlm.align import AlignOptions
+
 __all__ = [
     "GrammarError",
     "Matcher",
@@ -231,14 +233,8 @@ def align_columns(
     texts: Sequence[str],
     surfaces: Sequence[str],
     doc: npt.NDArray[np.int64],
-    group: npt.NDArray[np.int64] | None = None,
-    *,
-    occurrence: str = "left-to-right",
-    nfkc: bool = False,
-    width: bool = False,
-    case: bool = False,
-    whitespace: str = "keep",
-    fuzzy: float | None = None,
+    group: npt.NDArray[np.int64] | None,
+    options: AlignOptions,
 ) -> dict[str, npt.NDArray[Any]]:
     """Place ``surfaces[i]`` in ``texts[doc[i]]`` (see :mod:`nerlm.align`), GIL released.
 
@@ -258,13 +254,7 @@ def align_nested(
     items: Sequence[Sequence[tuple[str, int]]],
     placement: type[Any],
     statuses: tuple[Any, ...],
-    *,
-    occurrence: str = "left-to-right",
-    nfkc: bool = False,
-    width: bool = False,
-    case: bool = False,
-    whitespace: str = "keep",
-    fuzzy: float | None = None,
+    options: AlignOptions,
 ) -> list[list[Any]]:
     """Place ``items[d]`` (``(surface, group)`` pairs) in ``texts[d]``, GIL released while
     aligning; the placements are built in Rust.

@@ -186,10 +186,7 @@ def align_spans(
     o = options or AlignOptions()
     d = np.ascontiguousarray(doc, dtype=np.int64)
     g = None if group is None else np.ascontiguousarray(group, dtype=np.int64)
-    r = _native.align_columns(
-        texts, surfaces, d, g, occurrence=o.occurrence, nfkc=o.nfkc, width=o.width,
-        case=o.case, whitespace=o.whitespace, fuzzy=o.fuzzy,
-    )  # fmt: skip
+    r = _native.align_columns(texts, surfaces, d, g, o)
     return AlignedColumns(r.get("item"), r["start"], r["end"], r["status"], r["score"])
 
 
@@ -211,11 +208,7 @@ def align_batch(
             ``0..2**32``.
         TypeError: A text or surface is not a ``str``, or an item is not a pair.
     """
-    o = options or AlignOptions()
-    return _native.align_nested(
-        texts, items, Placement, _STATUS, occurrence=o.occurrence, nfkc=o.nfkc, width=o.width,
-        case=o.case, whitespace=o.whitespace, fuzzy=o.fuzzy,
-    )  # fmt: skip
+    return _native.align_nested(texts, items, Placement, _STATUS, options or AlignOptions())
 
 
 def align(

@@ -188,16 +188,36 @@ fn opt_pairs_array(py: Python<'_>, v: Vec<Option<(u32, u32)>>) -> PyResult<Bound
     array2(py, rows)
 }
 
-/// The alignment options of the Python keyword arguments.
-fn options(
-    occurrence: &str,
+/// The fields of a Python `nerlm.AlignOptions` (read by attribute).
+#[derive(FromPyObject)]
+struct OptionsArg {
+    #[pyo3(attribute)]
+    occurrence: String,
+    #[pyo3(attribute)]
     nfkc: bool,
+    #[pyo3(attribute)]
     width: bool,
+    #[pyo3(attribute)]
     case: bool,
-    whitespace: &str,
+    #[pyo3(attribute)]
+    whitespace: String,
+    #[pyo3(attribute)]
     fuzzy: Option<f32>,
-) -> PyResult<AlignOptions> {
-    let whitespace = match whitespace {
+}
+
+/// The core's alignment options from a Python `nerlm.AlignOptions`; a `ShapeError` names a
+/// value out of range.
+fn core_options(o: &OptionsArg) -> PyResult<AlignOptions> {
+    let OptionsArg {
+        occurrence,
+        nfkc,
+        width,
+        case,
+        whitespace,
+        fuzzy,
+    } = o;
+    let (nfkc, width, case, fuzzy) = (*nfkc, *width, *case, *fuzzy);
+    let whitespace = match whitespace.as_str() {
         "keep" => Whitespace::Keep,
         "collapse" => Whitespace::Collapse,
         "remove" => Whitespace::Remove,
@@ -227,26 +247,15 @@ fn options(
 }
 
 #[pyfunction]
-#[pyo3(signature = (
-    texts, surfaces, doc, group = None, *,
-    occurrence = "left-to-right", nfkc = false, width = false, case = false,
-    whitespace = "keep", fuzzy = None,
-))]
-#[allow(clippy::too_many_arguments)]
 fn align_columns<'py>(
     py: Python<'py>,
     texts: &Bound<'py, PyAny>,
     surfaces: &Bound<'py, PyAny>,
     doc: PyReadonlyArray1<'py, i64>,
     group: Option<PyReadonlyArray1<'py, i64>>,
-    occurrence: &str,
-    nfkc: bool,
-    width: bool,
-    case: bool,
-    whitespace: &str,
-    fuzzy: Option<f32>,
+    options: OptionsArg,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let opts = options(occurrence, nfkc, width, case, whitespace, fuzzy)?;
+    let opts = core_options(&options)?;
     let t_objs = snapshot(texts)?;
     let s_objs = snapshot(surfaces)?;
     let t = TupleColumn::new(&t_objs, "texts")?;
@@ -281,26 +290,15 @@ fn owned(py: Python<'_>, p: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> 
 /// `texts[d]`; returns, per document, its placements as instances of `placement` (a
 /// `NamedTuple` of start, end, status, score, item) with `statuses[code]` as the status.
 #[pyfunction]
-#[pyo3(signature = (
-    texts, items, placement, statuses, *,
-    occurrence = "left-to-right", nfkc = false, width = false, case = false,
-    whitespace = "keep", fuzzy = None,
-))]
-#[allow(clippy::too_many_arguments)]
 fn align_nested<'py>(
     py: Python<'py>,
     texts: &Bound<'py, PyAny>,
     items: &Bound<'py, PyAny>,
     placement: &Bound<'py, PyType>,
     statuses: &Bound<'py, PyTuple>,
-    occurrence: &str,
-    nfkc: bool,
-    width: bool,
-    case: bool,
-    whitespace: &str,
-    fuzzy: Option<f32>,
+    options: OptionsArg,
 ) -> PyResult<Bound<'py, PyList>> {
-    let opts = options(occurrence, nfkc, width, case, whitespace, fuzzy)?;
+    let opts = core_options(&options)?;
     let tp = placement.as_type_ptr();
     // SAFETY: `tp` is a live type object; its size fields are plain data.
     let tuple_like = unsafe {
