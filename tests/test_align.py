@@ -317,6 +317,16 @@ def test_align_batch_builds_placements_and_checks_input() -> None:
     ]
     p = got[2][1]
     assert type(p) is Placement and p.status is ungrounded and p.item == 1
+    # The collector, paused while the lists are built, is left as it was.
+    import gc
+
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert nerlm.align_batch(texts, items, AlignOptions("all")) == got  # type: ignore[arg-type]
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
     assert hash(p) == hash(Placement(0, 0, ungrounded, 0.0, 1))
     fuzzy = nerlm.align_batch(["北京大学"], [[("北京大字", 0)]], AlignOptions.lenient(fuzzy=0.7))
     assert fuzzy[0][0].status is AlignStatus.FUZZY and fuzzy[0][0].score == pytest.approx(0.75)

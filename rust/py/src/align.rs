@@ -391,6 +391,28 @@ fn align_nested<'py>(
     let r = py
         .detach(|| align_code_points(&t, &s, &doc, Some(&group), &opts))
         .map_err(to_py)?;
+    // Nothing built below can form a reference cycle, so the cyclic collector is paused
+    // while it is built (a million allocations would otherwise trigger full collections
+    // that scan the caller's heap, the items included), and resumed as it was.
+    // SAFETY: plain C-API calls with the GIL held.
+    let was_enabled = unsafe { ffi::PyGC_Disable() } != 0;
+    let built = build_placements(py, &r, &counts, tp, statuses);
+    if was_enabled {
+        // SAFETY: as above.
+        unsafe { ffi::PyGC_Enable() };
+    }
+    built
+}
+
+/// The per-document lists of `align_nested` from its placements `r` (documents of
+/// `counts` items, in order).
+fn build_placements<'py>(
+    py: Python<'py>,
+    r: &nerlm_core::align::Placements,
+    counts: &[usize],
+    tp: *mut ffi::PyTypeObject,
+    statuses: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     let (one, zero) = (PyFloat::new(py, 1.0), PyFloat::new(py, 0.0));
     let item_of = |row: usize| {
@@ -401,7 +423,7 @@ fn align_nested<'py>(
         }
     };
     let (mut row, mut first) = (0usize, 0usize);
-    for &n in &counts {
+    for &n in counts {
         let end = first + n;
         let mut row_end = row;
         while row_end < r.len() && item_of(row_end) < end {
@@ -409,7 +431,7 @@ fn align_nested<'py>(
         }
         let list = PyList::empty(py);
         for rr in row..row_end {
-            // SAFETY: `tp` is a tuple subtype with a tuple's layout (checked above);
+            // SAFETY: `tp` is a tuple subtype with a tuple's layout (checked by the caller);
             // `tp_alloc` returns a new instance with 5 empty slots (or NULL with an error
             // set), each filled once below with a new reference; a failure drops the
             // instance, whose deallocation skips empty slots.
