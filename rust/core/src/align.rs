@@ -1117,6 +1117,10 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
 ) -> Placements {
     let m = doc.len();
     let bounds = task_bounds(doc);
+    // One task: the items of window `w` (whole documents), each document's rows to `emit`.
+    let run = |w: &[usize], emit: &mut dyn FnMut(usize, &[Aligned])| {
+        align_range(texts, surfaces, doc, group, opts, (w[0], w[1]), emit);
+    };
     if opts.occurrence == Occurrence::All {
         // Each task collects its rows; then, with the row counts known, the tasks write them
         // into their ranges of the output columns.
@@ -1124,15 +1128,7 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
             .par_windows(2)
             .map(|w| {
                 let mut part = Vec::with_capacity((w[1] - w[0]) * 5 / 4);
-                align_range(
-                    texts,
-                    surfaces,
-                    doc,
-                    group,
-                    opts,
-                    (w[0], w[1]),
-                    |_, rows| part.extend_from_slice(rows),
-                );
+                run(w, &mut |_, rows| part.extend_from_slice(rows));
                 part
             })
             .collect();
@@ -1149,15 +1145,7 @@ fn align_sorted<T: StrColumn + ?Sized, S: StrColumn + ?Sized>(
             .zip(bounds.par_windows(2))
             .for_each(|(mut out, w)| {
                 // One row per item, in item order.
-                align_range(
-                    texts,
-                    surfaces,
-                    doc,
-                    group,
-                    opts,
-                    (w[0], w[1]),
-                    |first, rows| out.write(first - w[0], rows),
-                );
+                run(w, &mut |first, rows| out.write(first - w[0], rows));
             });
     })
 }

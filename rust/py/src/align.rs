@@ -277,15 +277,6 @@ fn align_columns<'py>(
     Ok(out)
 }
 
-/// A new reference, or the error Python has set.
-fn owned(py: Python<'_>, p: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
-    if p.is_null() {
-        Err(PyErr::fetch(py))
-    } else {
-        Ok(p)
-    }
-}
-
 /// `nerlm.align_batch` in one call: `items[d]` holds `(surface, group)` pairs placed in
 /// `texts[d]`; returns, per document, its placements as instances of `placement` (a
 /// `NamedTuple` of start, end, status, score, item) with `statuses[code]` as the status.
@@ -329,13 +320,10 @@ fn align_nested<'py>(
         // SAFETY: `it` is live; `PySequence_Fast` returns a new reference to a list or tuple,
         // or NULL with an exception set.
         let fast = unsafe {
-            Bound::from_owned_ptr(
+            Bound::from_owned_ptr_or_err(
                 py,
-                owned(
-                    py,
-                    ffi::PySequence_Fast(it.as_ptr(), c"items must hold sequences".as_ptr()),
-                )?,
-            )
+                ffi::PySequence_Fast(it.as_ptr(), c"items must hold sequences".as_ptr()),
+            )?
         };
         // SAFETY: `fast` is a list or tuple.
         counts.push(unsafe { ffi::PySequence_Fast_GET_SIZE(fast.as_ptr()) } as usize);
@@ -343,7 +331,7 @@ fn align_nested<'py>(
     }
     let m: usize = counts.iter().sum();
     // SAFETY: a new tuple of `m` empty slots, each filled below with a new reference.
-    let surfaces = unsafe { Bound::from_owned_ptr(py, owned(py, ffi::PyTuple_New(m as isize))?) }
+    let surfaces = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(m as isize))? }
         .cast_into::<PyTuple>()?;
     let (mut doc, mut group) = (Vec::with_capacity(m), Vec::with_capacity(m));
     let mut at = 0usize;
@@ -422,6 +410,8 @@ fn build_placements<'py>(
             r.item[row] as usize
         }
     };
+    // SAFETY: `tp` is a live type object; its allocator slot is plain data.
+    let alloc = unsafe { (*tp).tp_alloc }.unwrap_or(ffi::PyType_GenericAlloc);
     let (mut row, mut first) = (0usize, 0usize);
     for &n in counts {
         let end = first + n;
@@ -436,10 +426,10 @@ fn build_placements<'py>(
             // set), each filled once below with a new reference; a failure drops the
             // instance, whose deallocation skips empty slots.
             unsafe {
-                let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
-                let obj = Bound::from_owned_ptr(py, owned(py, alloc(tp, 5))?);
+                let obj = Bound::from_owned_ptr_or_err(py, alloc(tp, 5))?;
                 let set = |k: isize, f: *mut ffi::PyObject| -> PyResult<()> {
-                    ffi::PyTuple_SET_ITEM(obj.as_ptr(), k, owned(py, f)?);
+                    let f = Bound::from_owned_ptr_or_err(py, f)?;
+                    ffi::PyTuple_SET_ITEM(obj.as_ptr(), k, f.into_ptr());
                     Ok(())
                 };
                 let score = r.score[rr];
