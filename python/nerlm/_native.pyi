@@ -20,6 +20,7 @@ __all__ = [
     "Matcher",
     "NerlmError",
     "OffsetError",
+    "PlacementColumns",
     "ShapeError",
     "TagError",
     "TokenRejectedError",
@@ -229,6 +230,11 @@ def fill_next_token_bitmask_batch(matchers: list[Matcher], bitmask: npt.NDArray[
             is not C-contiguous.
     """
 
+@final
+class PlacementColumns:
+    """The memory behind the arrays of :func:`align_columns`: one block (on transparent huge
+    pages from 4 MB) that every column array keeps alive as its ``base``."""
+
 def align_columns(
     texts: Sequence[str],
     surfaces: Sequence[str],
@@ -242,6 +248,7 @@ def align_columns(
         Columns ``start``, ``end`` (int64), ``status`` (uint8: 0 exact, 1 duplicate,
         2 ungrounded, 3 normalised, 4 fuzzy) and ``score`` (float32), in item order, and
         ``item`` (int64, the item of each row) when the rows are not one per item in order.
+        Every array is a writeable view of one :class:`PlacementColumns` block.
 
     Raises:
         ShapeError: Columns of different lengths, a document index out of range, an unknown

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use memchr::memmem;
 use rayon::prelude::*;
 
-use crate::mem::advise_huge_pages;
+use crate::mem::Block;
 use crate::text::{CodePointBuf, CodePoints, Normalization, Normalized};
 
 /// How an entity string was placed.
@@ -765,36 +765,77 @@ impl StrColumn for [CodePoints<'_>] {
     }
 }
 
-/// The placements of [`align_code_points`] as columns (numpy-ready: `int64` offsets).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The placements of [`align_code_points`] as columns (numpy-ready: `int64` offsets), in
+/// one [`Block`] (on huge pages when large), so that a million rows cost a few page faults.
+///
+/// Columns: `item` (global item index of each row; empty when the rows are exactly the items
+/// in order, as with every policy but [`Occurrence::All`]), `start` and `end` (half-open, in
+/// code points; 0 when ungrounded), `status` ([`AlignStatus`] as its `u8` value) and `score`
+/// (similarity in `[0, 1]`: 1 unless fuzzy, 0 when ungrounded).
 pub struct Placements {
-    /// Global item index of each row; empty when the rows are exactly the items in order
-    /// (every policy but [`Occurrence::All`], with `doc` sorted or not).
-    pub item: Vec<i64>,
-    /// Start, in code points (0 when ungrounded).
-    pub start: Vec<i64>,
-    /// End (exclusive), in code points (0 when ungrounded).
-    pub end: Vec<i64>,
-    /// [`AlignStatus`] as its `u8` value.
-    pub status: Vec<u8>,
-    /// Similarity in `[0, 1]`: 1 unless fuzzy, 0 when ungrounded.
-    pub score: Vec<f32>,
+    block: Block,
+    rows: usize,
+    with_item: bool,
+}
+
+/// Byte offsets of the columns in a [`Placements`] block of `n` rows: item, start, end, score,
+/// status (every offset a multiple of 8 but the last, whose type is `u8`).
+fn column_offsets(n: usize, with_item: bool) -> [usize; 6] {
+    let item = 0;
+    let start = if with_item { n * 8 } else { 0 };
+    let end = start + n * 8;
+    let score = end + n * 8;
+    let status = score + n * 4;
+    [item, start, end, score, status, status + n]
 }
 
 impl Placements {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.start.len()
+        self.rows
     }
 
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.start.is_empty()
+        self.rows == 0
+    }
+
+    /// A column of `n` values of `T` at byte offset `at`.
+    fn column<T>(&self, at: usize, n: usize) -> &[T] {
+        // SAFETY: `column_offsets` places the column inside the block at an offset aligned for
+        // `T` (the block is 64-byte aligned), and `write_parallel` initialised every value.
+        unsafe { std::slice::from_raw_parts(self.block.as_ptr().add(at).cast::<T>(), n) }
+    }
+
+    /// Global item index of each row; empty when the rows are the items in order.
+    pub fn item(&self) -> &[i64] {
+        let n = if self.with_item { self.rows } else { 0 };
+        self.column(column_offsets(self.rows, self.with_item)[0], n)
+    }
+
+    /// Start of each row, in code points (0 when ungrounded).
+    pub fn start(&self) -> &[i64] {
+        self.column(column_offsets(self.rows, self.with_item)[1], self.rows)
+    }
+
+    /// End (exclusive) of each row, in code points (0 when ungrounded).
+    pub fn end(&self) -> &[i64] {
+        self.column(column_offsets(self.rows, self.with_item)[2], self.rows)
+    }
+
+    /// Similarity of each row in `[0, 1]`: 1 unless fuzzy, 0 when ungrounded.
+    pub fn score(&self) -> &[f32] {
+        self.column(column_offsets(self.rows, self.with_item)[3], self.rows)
+    }
+
+    /// [`AlignStatus`] of each row as its `u8` value.
+    pub fn status(&self) -> &[u8] {
+        self.column(column_offsets(self.rows, self.with_item)[4], self.rows)
     }
 
     /// Row `r` as an [`Aligned`].
     pub fn row(&self, r: usize) -> Aligned {
-        let status = match self.status[r] {
+        let status = match self.status()[r] {
             0 => AlignStatus::Exact,
             1 => AlignStatus::Duplicate,
             2 => AlignStatus::Ungrounded,
@@ -802,15 +843,15 @@ impl Placements {
             _ => AlignStatus::Fuzzy,
         };
         Aligned {
-            item: if self.item.is_empty() {
-                r as u32
+            item: if self.with_item {
+                self.item()[r] as u32
             } else {
-                self.item[r] as u32
+                r as u32
             },
-            start: self.start[r] as u32,
-            end: self.end[r] as u32,
+            start: self.start()[r] as u32,
+            end: self.end()[r] as u32,
             status,
-            score: self.score[r],
+            score: self.score()[r],
         }
     }
 
@@ -819,12 +860,9 @@ impl Placements {
         (0..self.len()).map(|r| self.row(r))
     }
 
-    /// `n` rows written in parallel: `fill` gets the columns' unwritten capacity cut into
+    /// `n` rows written in parallel: `fill` gets the columns' unwritten memory cut into
     /// consecutive [`RowsMut`] of the given sizes (summing to `n`; `item` slices are empty
     /// unless `with_item`) and must write every row exactly once.
-    ///
-    /// The columns are neither zeroed nor touched before `fill`: each is advised onto huge
-    /// pages first ([`advise_huge_pages`]), so the writers fault in 2 MiB at a time.
     ///
     /// # Panics
     /// When `fill` wrote fewer or more rows than `n` (no column then exposes unwritten rows).
@@ -834,27 +872,24 @@ impl Placements {
         sizes: impl Iterator<Item = usize>,
         fill: impl FnOnce(Vec<RowsMut<'_>>),
     ) -> Self {
-        let mut p = Self {
-            item: Vec::with_capacity(if with_item { n } else { 0 }),
-            start: Vec::with_capacity(n),
-            end: Vec::with_capacity(n),
-            status: Vec::with_capacity(n),
-            score: Vec::with_capacity(n),
-        };
+        let offsets = column_offsets(n, with_item);
+        let block = Block::new(offsets[5]);
         let written = AtomicUsize::new(0);
         {
-            let (mut it, mut st, mut en, mut sa, mut sc) = (
-                &mut p.item.spare_capacity_mut()[..if with_item { n } else { 0 }],
-                &mut p.start.spare_capacity_mut()[..n],
-                &mut p.end.spare_capacity_mut()[..n],
-                &mut p.status.spare_capacity_mut()[..n],
-                &mut p.score.spare_capacity_mut()[..n],
-            );
-            advise_huge_pages(it);
-            advise_huge_pages(st);
-            advise_huge_pages(en);
-            advise_huge_pages(sa);
-            advise_huge_pages(sc);
+            let base = block.as_ptr();
+            let m = if with_item { n } else { 0 };
+            // SAFETY: the five columns are disjoint ranges of the block (`column_offsets`),
+            // each aligned for its type (offsets are multiples of 8, the block 64-aligned); the
+            // block outlives this scope and nothing else reads or writes it meanwhile.
+            let (mut it, mut st, mut en, mut sc, mut sa) = unsafe {
+                (
+                    uninit::<i64>(base, offsets[0], m),
+                    uninit::<i64>(base, offsets[1], n),
+                    uninit::<i64>(base, offsets[2], n),
+                    uninit::<f32>(base, offsets[3], n),
+                    uninit::<u8>(base, offsets[4], n),
+                )
+            };
             let mut parts = Vec::new();
             for k in sizes {
                 let (i, rest) = std::mem::take(&mut it).split_at_mut(if with_item { k } else { 0 });
@@ -863,10 +898,10 @@ impl Placements {
                 st = rest;
                 let (b, rest) = std::mem::take(&mut en).split_at_mut(k);
                 en = rest;
-                let (c, rest) = std::mem::take(&mut sa).split_at_mut(k);
-                sa = rest;
                 let (d, rest) = std::mem::take(&mut sc).split_at_mut(k);
                 sc = rest;
+                let (c, rest) = std::mem::take(&mut sa).split_at_mut(k);
+                sa = rest;
                 parts.push(RowsMut {
                     item: i,
                     start: a,
@@ -881,32 +916,42 @@ impl Placements {
         // Every row lies in exactly one part and a part's rows are written at distinct
         // offsets (one per item, or one part's rows in order), so the count proves coverage.
         assert_eq!(written.into_inner(), n, "every output row written once");
-        // SAFETY: the first `n` elements of each column (`item`: when `with_item`) are
-        // initialised, as the count above shows; `n` is within every capacity.
-        unsafe {
-            if with_item {
-                p.item.set_len(n);
-            }
-            p.start.set_len(n);
-            p.end.set_len(n);
-            p.status.set_len(n);
-            p.score.set_len(n);
+        Self {
+            block,
+            rows: n,
+            with_item,
         }
-        p
     }
 
     fn from_rows(rows: &[Aligned], identity: bool) -> Self {
-        Self {
-            item: if identity {
-                Vec::new()
-            } else {
-                rows.iter().map(|a| i64::from(a.item)).collect()
-            },
-            start: rows.iter().map(|a| i64::from(a.start)).collect(),
-            end: rows.iter().map(|a| i64::from(a.end)).collect(),
-            status: rows.iter().map(|a| a.status as u8).collect(),
-            score: rows.iter().map(|a| a.score).collect(),
-        }
+        let n = rows.len();
+        Self::write_parallel(n, !identity, std::iter::once(n), |parts| {
+            for mut p in parts {
+                p.write(0, rows);
+            }
+        })
+    }
+}
+
+/// `n` uninitialised values of `T` at byte offset `at` of `base`.
+///
+/// # Safety
+/// The range lies inside one live allocation, aligned for `T`, and is not otherwise borrowed
+/// for `'a`.
+unsafe fn uninit<'a, T>(base: *mut u8, at: usize, n: usize) -> &'a mut [MaybeUninit<T>] {
+    // SAFETY: as the caller guarantees.
+    unsafe { std::slice::from_raw_parts_mut(base.add(at).cast::<MaybeUninit<T>>(), n) }
+}
+
+impl std::fmt::Debug for Placements {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Placements")
+            .field("item", &self.item())
+            .field("start", &self.start())
+            .field("end", &self.end())
+            .field("status", &self.status())
+            .field("score", &self.score())
+            .finish()
     }
 }
 

@@ -44,7 +44,7 @@ pub mod align;
 pub mod error;
 pub mod grammar;
 pub mod ground;
-mod mem;
+pub mod mem;
 pub mod score;
 pub mod similarity;
 pub mod tables;

@@ -1,58 +1,122 @@
 //! Alignment, offset units, token spans and windows over numpy columns.
 
-use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::ndarray::{Array2, ArrayView1};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyList, PySequence, PyString, PyTuple, PyType};
 
-use nerlm_core::align::{align_code_points, AlignOptions, Occurrence, StrColumn};
+use nerlm_core::align::{align_code_points, AlignOptions, Occurrence, Placements, StrColumn};
+use nerlm_core::mem::BlockVec;
 use nerlm_core::text::{CodePoints, Normalization, OffsetMap, OffsetUnit, Whitespace};
 use nerlm_core::tokens::{self, TokenPolicy, Window, WindowSpan};
 use nerlm_core::Error;
 
 use crate::errors::to_py;
 
-/// A snapshot of a sequence of `str` as a tuple: it keeps every string alive and cannot change
-/// while the GIL is released (a list could). A tuple comes back as itself.
-fn snapshot<'py>(seq: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-    // SAFETY: `seq` is a live object; `PySequence_Tuple` returns a new reference or NULL with
-    // an exception set.
-    unsafe {
-        Ok(
-            Bound::from_owned_ptr_or_err(seq.py(), ffi::PySequence_Tuple(seq.as_ptr()))?
-                .cast_into_unchecked::<PyTuple>(),
-        )
+/// The items of a sequence, held while the GIL is released: a tuple is held as itself (it
+/// cannot change); a list's items are copied with a new reference each (a list could change
+/// meanwhile) into a [`BlockVec`], whose huge pages cost a few faults where a fresh tuple of
+/// a million items costs two thousand; any other sequence becomes a tuple first.
+enum Held<'py> {
+    Tuple(Bound<'py, PyTuple>),
+    Refs(Python<'py>, BlockVec<*mut ffi::PyObject>),
+}
+
+impl<'py> Held<'py> {
+    fn new(seq: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let py = seq.py();
+        if let Ok(t) = seq.cast::<PyTuple>() {
+            return Ok(Held::Tuple(t.clone()));
+        }
+        if let Ok(list) = seq.cast::<PyList>() {
+            let n = list.len();
+            let mut refs = BlockVec::with_capacity(n);
+            // SAFETY: the GIL is held and nothing below runs Python code, so the list keeps
+            // its `n` live items; each is copied with a new reference, released by `drop`.
+            unsafe {
+                let items = (*list.as_ptr().cast::<ffi::PyListObject>()).ob_item;
+                for i in 0..n {
+                    let p = *items.add(i);
+                    ffi::Py_INCREF(p);
+                    refs.push(p);
+                }
+            }
+            return Ok(Held::Refs(py, refs));
+        }
+        // SAFETY: `seq` is a live object; `PySequence_Tuple` returns a new reference or NULL
+        // with an exception set.
+        unsafe {
+            Ok(Held::Tuple(
+                Bound::from_owned_ptr_or_err(py, ffi::PySequence_Tuple(seq.as_ptr()))?
+                    .cast_into_unchecked::<PyTuple>(),
+            ))
+        }
+    }
+
+    /// Hold an empty list of `cap` slots, to be filled by [`Held::push`].
+    fn with_capacity(py: Python<'py>, cap: usize) -> Self {
+        Held::Refs(py, BlockVec::with_capacity(cap))
+    }
+
+    /// Append `obj` (its reference moves in). Only for [`Held::with_capacity`].
+    fn push(&mut self, obj: Bound<'py, PyAny>) {
+        match self {
+            Held::Refs(_, refs) => refs.push(obj.into_ptr()),
+            Held::Tuple(_) => unreachable!("push onto a held tuple"),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items().len()
+    }
+
+    fn items(&self) -> &[*mut ffi::PyObject] {
+        match self {
+            // SAFETY: a tuple's items are its `ob_item` array of `len` live references.
+            Held::Tuple(t) => unsafe {
+                let tp = t.as_ptr().cast::<ffi::PyTupleObject>();
+                std::slice::from_raw_parts((*tp).ob_item.as_ptr(), t.len())
+            },
+            Held::Refs(_, refs) => refs,
+        }
     }
 }
 
-/// The strings of a [`snapshot`], read in place by the worker threads: CPython's own storage
-/// (Latin-1, UCS-2 or UCS-4), no copy and no UTF-8 encoding.
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Held::Refs(_, refs) = self {
+            for &p in refs.iter() {
+                // SAFETY: the GIL is held (`'py`) and each pointer holds a reference taken in
+                // `new` or `push`.
+                unsafe { ffi::Py_DECREF(p) };
+            }
+        }
+    }
+}
+
+/// The strings of a [`Held`] sequence, read in place by the worker threads: CPython's own
+/// storage (Latin-1, UCS-2 or UCS-4), no copy and no UTF-8 encoding.
 struct TupleColumn<'a> {
     items: &'a [*mut ffi::PyObject],
 }
 
-// SAFETY: the items are `str` objects (checked by `TupleColumn::new`) held by a tuple that
+// SAFETY: the items are `str` objects (checked by `TupleColumn::new`) held by a `Held` that
 // outlives the column; CPython strings are immutable, and `get` only reads their header and
-// data (no reference counting), which is sound from any thread while the tuple keeps them.
+// data (no reference counting), which is sound from any thread while they are held.
 unsafe impl Sync for TupleColumn<'_> {}
 
 impl<'a> TupleColumn<'a> {
-    /// The column of `tuple`; a `TypeError` names the first item that is not a `str`.
-    fn new(tuple: &'a Bound<'_, PyTuple>, what: &str) -> PyResult<Self> {
-        let n = tuple.len();
-        // SAFETY: a tuple's items are its `ob_item` array of `n` live references.
-        let items = unsafe {
-            let t = tuple.as_ptr().cast::<ffi::PyTupleObject>();
-            std::slice::from_raw_parts((*t).ob_item.as_ptr(), n)
-        };
+    /// The column of `held`; a `TypeError` names the first item that is not a `str`.
+    fn new(py: Python<'_>, held: &'a Held<'_>, what: &str) -> PyResult<Self> {
+        let items = held.items();
         // Serial: about 1.3 ns an item (a parallel check measured 4x slower at 1.4 M items).
         for (i, &p) in items.iter().enumerate() {
             // SAFETY: `p` is a live object; the checks read its type and header.
             unsafe {
                 if ffi::PyUnicode_Check(p) == 0 {
-                    let o = Bound::from_borrowed_ptr(tuple.py(), p);
+                    let o = Bound::from_borrowed_ptr(py, p);
                     return Err(PyTypeError::new_err(format!(
                         "{what}[{i}] must be a str, not {}",
                         o.get_type().name()?
@@ -61,7 +125,7 @@ impl<'a> TupleColumn<'a> {
                 // A legacy string is made canonical (Python < 3.12; a no-op from 3.12).
                 #[allow(deprecated)]
                 if ffi::PyUnicode_READY(p) != 0 {
-                    return Err(PyErr::fetch(tuple.py()));
+                    return Err(PyErr::fetch(py));
                 }
             }
         }
@@ -106,7 +170,7 @@ impl StrColumn for TupleColumn<'_> {
     }
 }
 
-fn u32_col(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<u32>> {
+fn u32_col(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<BlockVec<u32>> {
     let bad = |i: usize, v: i64| {
         to_py(Error::Shape(format!(
             "{what}[{i}] = {v} is not a valid index"
@@ -256,26 +320,43 @@ fn align_columns<'py>(
     options: OptionsArg,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = core_options(&options)?;
-    let t_objs = snapshot(texts)?;
-    let s_objs = snapshot(surfaces)?;
-    let t = TupleColumn::new(&t_objs, "texts")?;
-    let s = TupleColumn::new(&s_objs, "surfaces")?;
+    let t_objs = Held::new(texts)?;
+    let s_objs = Held::new(surfaces)?;
+    let t = TupleColumn::new(py, &t_objs, "texts")?;
+    let s = TupleColumn::new(py, &s_objs, "surfaces")?;
     let d = u32_col(&doc, "doc")?;
     let g = group.as_ref().map(|g| u32_col(g, "group")).transpose()?;
     let r = py
         .detach(|| align_code_points(&t, &s, &d, g.as_deref(), &opts))
         .map_err(to_py)?;
-    // The columns become numpy arrays without a copy; `item` only when it is not 0..n.
+    // The columns become numpy arrays over the placements' one block, without a copy, each
+    // keeping the block alive; `item` only when it is not 0..n.
+    let owner = Bound::new(py, PlacementColumns(r))?;
+    let r = &owner.get().0;
     let out = PyDict::new(py);
-    if !r.item.is_empty() {
-        out.set_item("item", r.item.into_pyarray(py))?;
+    if !r.item().is_empty() {
+        out.set_item("item", column(&owner, r.item()))?;
     }
-    out.set_item("start", r.start.into_pyarray(py))?;
-    out.set_item("end", r.end.into_pyarray(py))?;
-    out.set_item("status", r.status.into_pyarray(py))?;
-    out.set_item("score", r.score.into_pyarray(py))?;
+    out.set_item("start", column(&owner, r.start()))?;
+    out.set_item("end", column(&owner, r.end()))?;
+    out.set_item("status", column(&owner, r.status()))?;
+    out.set_item("score", column(&owner, r.score()))?;
     Ok(out)
 }
+
+/// A numpy array over `col`, one of `owner`'s columns, keeping `owner` alive.
+fn column<'py, T: numpy::Element>(
+    owner: &Bound<'py, PlacementColumns>,
+    col: &[T],
+) -> Bound<'py, PyArray1<T>> {
+    // SAFETY: `col` lies in the block that `owner` owns and never reallocates; the array
+    // holds a reference to `owner`, so the block outlives it.
+    unsafe { PyArray1::borrow_from_array(&ArrayView1::from(col), owner.clone().into_any()) }
+}
+
+/// The memory behind the numpy columns of `align_columns` (one block for all of them).
+#[pyclass(frozen, module = "nerlm._native")]
+struct PlacementColumns(Placements);
 
 /// `nerlm.align_batch` in one call: `items[d]` holds `(surface, group)` pairs placed in
 /// `texts[d]`; returns, per document, its placements as instances of `placement` (a
@@ -303,8 +384,8 @@ fn align_nested<'py>(
             "placement must be a NamedTuple type and statuses hold 5 objects",
         ));
     }
-    let t_objs = snapshot(texts)?;
-    let docs = snapshot(items)?;
+    let t_objs = Held::new(texts)?;
+    let docs = Held::new(items)?;
     if docs.len() != t_objs.len() {
         return Err(to_py(Error::Shape(format!(
             "{} texts but {} item lists",
@@ -316,13 +397,13 @@ fn align_nested<'py>(
     // one tuple that keeps them alive while the GIL is released.
     let mut seqs = Vec::with_capacity(docs.len());
     let mut counts = Vec::with_capacity(docs.len());
-    for it in docs.iter() {
-        // SAFETY: `it` is live; `PySequence_Fast` returns a new reference to a list or tuple,
+    for &it in docs.items() {
+        // SAFETY: `it` is live (held); `PySequence_Fast` returns a new reference to a list or tuple,
         // or NULL with an exception set.
         let fast = unsafe {
             Bound::from_owned_ptr_or_err(
                 py,
-                ffi::PySequence_Fast(it.as_ptr(), c"items must hold sequences".as_ptr()),
+                ffi::PySequence_Fast(it, c"items must hold sequences".as_ptr()),
             )?
         };
         // SAFETY: `fast` is a list or tuple.
@@ -330,11 +411,8 @@ fn align_nested<'py>(
         seqs.push(fast);
     }
     let m: usize = counts.iter().sum();
-    // SAFETY: a new tuple of `m` empty slots, each filled below with a new reference.
-    let surfaces = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(m as isize))? }
-        .cast_into::<PyTuple>()?;
-    let (mut doc, mut group) = (Vec::with_capacity(m), Vec::with_capacity(m));
-    let mut at = 0usize;
+    let mut surfaces = Held::with_capacity(py, m);
+    let (mut doc, mut group) = (BlockVec::with_capacity(m), BlockVec::with_capacity(m));
     for (d, seq) in seqs.iter().enumerate() {
         for k in 0..counts[d] {
             // SAFETY: `seq` is a list or tuple of `counts[d]` items (the GIL is held and
@@ -366,16 +444,14 @@ fn align_nested<'py>(
                     "items[{d}][{k}][1] = {g} is not a valid group index"
                 )))
             })?;
-            // SAFETY: slot `at` of the new tuple is empty; it takes the new reference.
-            unsafe { ffi::PyTuple_SET_ITEM(surfaces.as_ptr(), at as isize, surface.into_ptr()) };
+            surfaces.push(surface);
             doc.push(d as u32);
             group.push(g);
-            at += 1;
         }
     }
     drop(seqs);
-    let t = TupleColumn::new(&t_objs, "texts")?;
-    let s = TupleColumn::new(&surfaces, "surfaces")?;
+    let t = TupleColumn::new(py, &t_objs, "texts")?;
+    let s = TupleColumn::new(py, &surfaces, "surfaces")?;
     let r = py
         .detach(|| align_code_points(&t, &s, &doc, Some(&group), &opts))
         .map_err(to_py)?;
@@ -396,18 +472,20 @@ fn align_nested<'py>(
 /// `counts` items, in order).
 fn build_placements<'py>(
     py: Python<'py>,
-    r: &nerlm_core::align::Placements,
+    r: &Placements,
     counts: &[usize],
     tp: *mut ffi::PyTypeObject,
     statuses: &Bound<'py, PyTuple>,
 ) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     let (one, zero) = (PyFloat::new(py, 1.0), PyFloat::new(py, 0.0));
+    let (items, starts, ends, codes, scores) =
+        (r.item(), r.start(), r.end(), r.status(), r.score());
     let item_of = |row: usize| {
-        if r.item.is_empty() {
+        if items.is_empty() {
             row
         } else {
-            r.item[row] as usize
+            items[row] as usize
         }
     };
     // SAFETY: `tp` is a live type object; its allocator slot is plain data.
@@ -432,10 +510,10 @@ fn build_placements<'py>(
                     ffi::PyTuple_SET_ITEM(obj.as_ptr(), k, f.into_ptr());
                     Ok(())
                 };
-                let score = r.score[rr];
-                set(0, ffi::PyLong_FromLongLong(r.start[rr]))?;
-                set(1, ffi::PyLong_FromLongLong(r.end[rr]))?;
-                set(2, statuses.get_item(r.status[rr] as usize)?.into_ptr())?;
+                let score = scores[rr];
+                set(0, ffi::PyLong_FromLongLong(starts[rr]))?;
+                set(1, ffi::PyLong_FromLongLong(ends[rr]))?;
+                set(2, statuses.get_item(codes[rr] as usize)?.into_ptr())?;
                 set(
                     3,
                     if score == 1.0 {
@@ -580,6 +658,7 @@ fn merge_window_spans<'py>(
 
 /// Add the alignment functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PlacementColumns>()?;
     m.add_function(wrap_pyfunction!(align_columns, m)?)?;
     m.add_function(wrap_pyfunction!(align_nested, m)?)?;
     m.add_function(wrap_pyfunction!(convert_offsets, m)?)?;
