@@ -100,6 +100,12 @@ impl SubstringIndex {
         &self.units
     }
 
+    /// The number of distinct unit values (units are `0..unit_count()`, barriers aside).
+    #[inline]
+    pub fn unit_count(&self) -> u32 {
+        self.start.len().saturating_sub(1) as u32
+    }
+
     /// The positions of unit `u`, increasing (empty for units that do not occur).
     #[inline]
     pub fn positions(&self, u: u32) -> &[u32] {
@@ -713,6 +719,13 @@ impl GroundedString {
             esc_first,
             max_chars,
         })
+    }
+
+    /// The substring index of the grounding text (`None`: free strings). Its units are the
+    /// text's characters, one each: equal units are equal written forms, and raw characters
+    /// are numbered in code point order.
+    pub fn substring_index(&self) -> Option<&SubstringIndex> {
+        self.index.as_ref()
     }
 
     /// The grounding text as this format writes it, for enumerating the written forms of its

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grammar::{Grammar, GrammarOptions, State};
-use crate::ground::{GroundedString, StrState, WrittenText};
+use crate::ground::{GroundedString, StrState, SubstringIndex, WrittenText, BARRIER};
 use crate::vocab::{Trie, Vocab};
 
 /// One request's grammar over a vocabulary.
@@ -650,7 +650,12 @@ impl TokenTable {
             return w;
         }
         let w = Arc::new(match strings.written_text() {
-            Some(text) if inner.is_fresh() => self.start_mask(text, strings.max_chars(), close),
+            Some(text) if inner.is_fresh() => {
+                let index = strings
+                    .substring_index()
+                    .expect("a written text is grounded");
+                self.start_mask(text, index, strings.max_chars(), close)
+            }
             _ => self.walked_mask(strings, inner, close),
         });
         if let Ok(mut m) = self.inner.lock() {
@@ -699,41 +704,43 @@ impl TokenTable {
     /// inside the string exactly when its bytes are a prefix of the written text from some
     /// character boundary (within a segment and the character limit), and closes it after
     /// some content when that prefix ends on a boundary and the closing byte follows. The trie
-    /// is descended from every character boundary at once ([`descend`]), instead of walked
-    /// over every token.
-    fn start_mask(&self, text: &WrittenText, max_chars: Option<u16>, close: u8) -> Inner {
-        let trie = self.vocab.trie();
-        let mut words = vec![0u32; bitmask_words(self.vocab.size())];
-        let mut closing = Vec::new();
-        let limit = max_chars.map_or(u32::MAX, u32::from);
-        let mut starts: Vec<(u32, u32)> = Vec::with_capacity(text.bytes.len());
-        for &(seg_start, seg_end) in &text.segments {
-            starts.extend(
-                (seg_start..seg_end)
-                    .filter(|&k| text.boundary[k as usize])
-                    .map(|k| (k, seg_end)),
-            );
+    /// is descended from every character at once, character by character ([`CharDescent`]),
+    /// instead of walked over every token.
+    fn start_mask(
+        &self,
+        text: &WrittenText,
+        index: &SubstringIndex,
+        max_chars: Option<u16>,
+        close: u8,
+    ) -> Inner {
+        let mut d = CharDescent {
+            trie: self.vocab.trie(),
+            bytes: &text.bytes,
+            char_start: &text.char_start,
+            units: index.units(),
+            close,
+            limit: max_chars.map_or(u32::MAX, u32::from),
+            words: vec![0u32; bitmask_words(self.vocab.size())],
+            closing: Vec::new(),
+        };
+        // The starts grouped by their first character come from the index (a counting sort
+        // by unit), in unit order: code point order, so neighbours share leading bytes.
+        let mut group = Vec::new();
+        let mut path = Path::new(0);
+        for u in 0..index.unit_count() {
+            let at = index.positions(u);
+            if at.is_empty() {
+                continue;
+            }
+            group.clear();
+            group.extend_from_slice(at);
+            d.enter(&mut path, &mut group, 0, 0, 0);
         }
-        descend(
-            trie,
-            text,
-            Some(close),
-            limit,
-            &mut starts,
-            Start {
-                node: 0,
-                depth: 0,
-                chars: 0,
-            },
-            &mut |t| words[t as usize / 32] |= 1 << (t % 32),
-            // Each closing-byte node is reached once, so no token is listed twice.
-            &mut |c, j| trie.tokens_below(c, |t| closing.push((t, j))),
-        );
-        let ones = words.iter().map(|x| x.count_ones() as usize).sum();
+        let ones = d.words.iter().map(|x| x.count_ones() as usize).sum();
         Inner {
-            words,
+            words: d.words,
             ones,
-            closing,
+            closing: d.closing,
         }
     }
 
@@ -1067,6 +1074,149 @@ fn descend(
             }
         }
         i = j;
+    }
+}
+
+/// Where the descent of one level of [`CharDescent`] stands: the written form of the
+/// previous character tried at this level and the trie nodes along it, so that the next
+/// character (the next unit, in code point order) starts from the bytes they share.
+struct Path {
+    prev: [u8; 8],
+    prev_len: usize,
+    /// `nodes[i]`: the node after `i` bytes of `prev` (valid for `i <= reached`).
+    nodes: [u32; 9],
+    reached: usize,
+}
+
+impl Path {
+    fn new(node: u32) -> Path {
+        let mut nodes = [0u32; 9];
+        nodes[0] = node;
+        Path {
+            prev: [0; 8],
+            prev_len: 0,
+            nodes,
+            reached: 0,
+        }
+    }
+}
+
+/// The start-of-string descent of [`TokenTable::start_mask`], by whole characters: a group
+/// holds the starts (character indices) whose first `d` characters are equal, so one trie
+/// node stands for all of them; the group splits by the next character (its unit), and a
+/// group of one goes on alone. Each character's written bytes are looked up once per group,
+/// from the bytes it shares with the group's previous character.
+struct CharDescent<'a> {
+    trie: &'a Trie,
+    bytes: &'a [u8],
+    char_start: &'a [u32],
+    units: &'a [u32],
+    close: u8,
+    limit: u32,
+    words: Vec<u32>,
+    /// Tokens that close the string, with the content bytes before the closing byte.
+    closing: Vec<(u32, u32)>,
+}
+
+impl CharDescent<'_> {
+    #[inline]
+    fn emit(&mut self, node: u32) {
+        let words = &mut self.words;
+        self.trie
+            .tokens_at(node, |t| words[t as usize / 32] |= 1 << (t % 32));
+    }
+
+    /// The character ends at `node`, `len` content bytes and `chars` characters from the
+    /// start: tokens that close the string there. Returns whether the string may go on.
+    #[inline]
+    fn boundary(&mut self, node: u32, len: u32, chars: u32) -> bool {
+        if let Some(c) = self.trie.child(node, self.close) {
+            let closing = &mut self.closing;
+            // Each boundary node is reached once, so no token is listed twice.
+            self.trie.tokens_below(c, |t| closing.push((t, len)));
+        }
+        chars < self.limit
+    }
+
+    /// The starts `group` share their first `d` characters (`len` bytes, `chars` whole
+    /// characters counted) and their character `d`; `path` is this level's descent state.
+    fn enter(&mut self, path: &mut Path, group: &mut [u32], d: usize, len: u32, chars: u32) {
+        let k = group[0] as usize + d;
+        let (lo, hi) = (self.char_start[k] as usize, self.char_start[k + 1] as usize);
+        let n = hi - lo;
+        debug_assert!(n <= path.prev.len());
+        let form = &self.bytes[lo..hi];
+        let lcp = form
+            .iter()
+            .zip(&path.prev[..path.prev_len])
+            .take_while(|(a, b)| a == b)
+            .count();
+        path.prev[..n].copy_from_slice(form);
+        path.prev_len = n;
+        if lcp > path.reached {
+            // The previous character failed inside the bytes this one shares.
+            return;
+        }
+        path.reached = lcp;
+        for i in lcp..n {
+            let Some(c) = self.trie.child(path.nodes[i], self.bytes[lo + i]) else {
+                return;
+            };
+            path.nodes[i + 1] = c;
+            path.reached = i + 1;
+            self.emit(c);
+        }
+        let node = path.nodes[n];
+        let (len, chars) = (len + n as u32, chars + 1);
+        if !self.boundary(node, len, chars) {
+            return;
+        }
+        self.split(group, d + 1, node, len, chars);
+    }
+
+    /// Go on from `node` with the starts `group`, which share their first `d` characters.
+    fn split(&mut self, group: &mut [u32], d: usize, node: u32, len: u32, chars: u32) {
+        let units = self.units;
+        let key = |k: &u32| units.get(*k as usize + d).copied().unwrap_or(BARRIER);
+        if let [k] = *group {
+            self.alone(k as usize + d, node, len, chars);
+            return;
+        }
+        if !group.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+            group.sort_unstable_by_key(key);
+        }
+        let mut path = Path::new(node);
+        let mut i = 0;
+        while i < group.len() {
+            let u = key(&group[i]);
+            if u == BARRIER {
+                // The text or segment ends here for these starts (barriers sort last).
+                break;
+            }
+            let j = i + group[i..].iter().take_while(|k| key(k) == u).count();
+            self.enter(&mut path, &mut group[i..j], d, len, chars);
+            i = j;
+        }
+    }
+
+    /// One start left: descend along the text from character `k` on, to the segment's end.
+    fn alone(&mut self, mut k: usize, mut node: u32, mut len: u32, mut chars: u32) {
+        while k < self.units.len() && self.units[k] != BARRIER {
+            let (lo, hi) = (self.char_start[k] as usize, self.char_start[k + 1] as usize);
+            for &b in &self.bytes[lo..hi] {
+                let Some(c) = self.trie.child(node, b) else {
+                    return;
+                };
+                node = c;
+                self.emit(c);
+            }
+            len += (hi - lo) as u32;
+            chars += 1;
+            if !self.boundary(node, len, chars) {
+                return;
+            }
+            k += 1;
+        }
     }
 }
 
@@ -1409,7 +1559,8 @@ mod tests {
                     let s = GroundedString::new(quoting.clone(), Some(text), max_chars)
                         .expect("strings");
                     let inner = s.start(0);
-                    let fast = table.start_mask(s.written_text().expect("text"), max_chars, close);
+                    let (text, index) = (s.written_text().expect("text"), s.substring_index());
+                    let fast = table.start_mask(text, index.expect("index"), max_chars, close);
                     let slow = table.walked_mask(&s, inner, close);
                     assert!(
                         fast.words == slow.words,
@@ -1428,6 +1579,81 @@ mod tests {
         assert!(
             closing_seen > 0,
             "no closing token in any case: the test checks nothing"
+        );
+    }
+
+    /// The same on a synthetic vocabulary, where the character-by-character descent meets
+    /// what Qwen2.5's does not: tokens that end or stop inside a character, characters that
+    /// share two of three bytes (京 亭 亮, 北 区), repeated characters followed by different
+    /// ones, and trie paths that fail inside a character shared with the next one tried.
+    #[test]
+    fn start_mask_equals_walked_mask_on_random_vocabularies() {
+        let alphabet = [
+            "京", "亭", "亮", "北", "区", "𠮷", "a", "b", "\"", "\\", ",",
+        ];
+        let mut rnd = below(0x5eed);
+        let g = Grammar::compile(
+            "iepile-json",
+            &["a".to_string()],
+            "x",
+            &GrammarOptions::default(),
+        )
+        .expect("grammar");
+        let mut checked = [0usize; 2];
+        for _ in 0..40 {
+            let mut toks: Vec<Option<Vec<u8>>> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..150 {
+                let mut t: Vec<u8> = Vec::new();
+                for _ in 0..1 + rnd(3) {
+                    t.extend_from_slice(alphabet[rnd(alphabet.len())].as_bytes());
+                }
+                // Half the tokens are cut inside (or at the end of) their last character.
+                if rnd(2) == 0 {
+                    t.truncate(1 + rnd(t.len()));
+                }
+                if seen.insert(t.clone()) {
+                    toks.push(Some(t));
+                }
+            }
+            let vocab = Arc::new(Vocab::from_parts(
+                crate::vocab::VocabKind::ByteLevel,
+                toks,
+                HashMap::new(),
+                vec![],
+            ));
+            let table = TokenTable::new(vocab, g.clone());
+            let text: String = (0..1 + rnd(40))
+                .map(|_| alphabet[rnd(alphabet.len())])
+                .collect();
+            for (quoting, close) in [(Quoting::Json, b'"'), (Quoting::Plain { stop: b',' }, b',')] {
+                for max_chars in [None, Some(1), Some(2), Some(4)] {
+                    let s = GroundedString::new(quoting.clone(), Some(&text), max_chars)
+                        .expect("strings");
+                    let (Some(written), Some(index)) = (s.written_text(), s.substring_index())
+                    else {
+                        continue;
+                    };
+                    let fast = table.start_mask(written, index, max_chars, close);
+                    let slow = table.walked_mask(&s, s.start(0), close);
+                    assert!(
+                        fast.words == slow.words,
+                        "{text:?} {quoting:?} {max_chars:?}"
+                    );
+                    assert_eq!(fast.ones, slow.ones);
+                    let (mut a, mut b) = (fast.closing.clone(), slow.closing.clone());
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    // Exact lists: a token listed twice would be allowed twice.
+                    assert_eq!(a, b, "{text:?} {quoting:?} {max_chars:?}");
+                    checked[0] += fast.ones;
+                    checked[1] += a.len();
+                }
+            }
+        }
+        assert!(
+            checked[0] > 1000 && checked[1] > 50,
+            "too little checked: {checked:?}"
         );
     }
 }

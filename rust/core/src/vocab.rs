@@ -46,11 +46,11 @@ const MORE_TOKENS: u32 = 1 << 31;
 pub struct Trie {
     /// The byte on the edge into each node (the root's is unused).
     bytes: Vec<u8>,
-    /// The token whose bytes end at each node (`NO_TOKEN` if none; with `MORE_TOKENS` set
-    /// when more are listed in `extra`).
-    token: Vec<u32>,
-    /// Child ranges: node `i`'s children are `first[i]..first[i + 1]` (`nodes + 1` entries).
-    first: Vec<u32>,
+    /// Per node, `[first, token]`: its children are `first[i]..first[i + 1]`, and `token` is
+    /// the token whose bytes end there (`NO_TOKEN` if none; with `MORE_TOKENS` set when more
+    /// are listed in `extra`). `nodes + 1` entries (the last: the end of the last children).
+    /// Side by side, a step reads one cache line for a node's token and its child range.
+    node: Vec<[u32; 2]>,
     /// Node index of the root's child for each byte (`NO_TOKEN`: none).
     root_child: [u32; 256],
     /// Further tokens with the same bytes as a node's `token` (rare), by node index.
@@ -112,10 +112,11 @@ impl Trie {
         // expanded is the front of `queue`, which holds the sorted entries sharing its bytes
         // (a depth-`d` prefix); only the frontier is queued at any time.
         let mut bytes = Vec::with_capacity(n_nodes);
-        let mut token = Vec::with_capacity(n_nodes);
-        let mut first: Vec<u32> = Vec::with_capacity(n_nodes + 1);
+        // `[first, token]` per node: the token is set when the node is created or expanded,
+        // `first` when it is expanded (in node order), the end sentinel last.
+        let mut node: Vec<[u32; 2]> = Vec::with_capacity(n_nodes + 1);
         bytes.push(0u8);
-        token.push(NO_TOKEN);
+        node.push([0, NO_TOKEN]);
         let mut queue: std::collections::VecDeque<(u32, u32)> = std::collections::VecDeque::new();
         queue.push_back((0, entries.len() as u32));
         let mut extra: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -126,13 +127,13 @@ impl Trie {
                 d += 1;
                 level_end = bytes.len();
             }
-            first.push(bytes.len() as u32);
+            node[i][0] = bytes.len() as u32;
             let (lo, hi) = (lo as usize, hi as usize);
             let mut j = lo;
             // Entries exactly `d` bytes long end here (they sort first in the range).
             while j < hi && entries[j].0.len() == d {
-                if token[i] == NO_TOKEN {
-                    token[i] = entries[j].1;
+                if node[i][1] == NO_TOKEN {
+                    node[i][1] = entries[j].1;
                 } else {
                     extra.entry(i as u32).or_default().push(entries[j].1);
                 }
@@ -145,7 +146,7 @@ impl Trie {
                     k += 1;
                 }
                 bytes.push(b);
-                token.push(NO_TOKEN);
+                node.push([0, NO_TOKEN]);
                 queue.push_back((j as u32, k as u32));
                 j = k;
             }
@@ -153,18 +154,18 @@ impl Trie {
         }
         let max_depth = d;
         debug_assert_eq!(bytes.len(), n_nodes);
-        first.push(bytes.len() as u32);
-        for &node in extra.keys() {
-            token[node as usize] |= MORE_TOKENS;
+        debug_assert_eq!(i, n_nodes);
+        node.push([bytes.len() as u32, NO_TOKEN]);
+        for &n in extra.keys() {
+            node[n as usize][1] |= MORE_TOKENS;
         }
         let mut root_child = [NO_TOKEN; 256];
-        for c in first[0]..first[1] {
+        for c in node[0][0]..node[1][0] {
             root_child[bytes[c as usize] as usize] = c;
         }
         Trie {
             bytes,
-            token,
-            first,
+            node,
             root_child,
             extra,
             max_depth,
@@ -179,8 +180,8 @@ impl Trie {
             return (c != NO_TOKEN).then_some(c);
         }
         let (lo, hi) = (
-            self.first[node as usize] as usize,
-            self.first[node as usize + 1] as usize,
+            self.node[node as usize][0] as usize,
+            self.node[node as usize + 1][0] as usize,
         );
         let kids = &self.bytes[lo..hi];
         let at = if kids.len() <= 8 {
@@ -199,7 +200,7 @@ impl Trie {
     /// Call `emit` for every token whose bytes end at `node`.
     #[inline]
     pub fn tokens_at(&self, node: u32, mut emit: impl FnMut(u32)) {
-        let t = self.token[node as usize];
+        let t = self.node[node as usize][1];
         if t != NO_TOKEN {
             emit(t & !MORE_TOKENS);
             if t & MORE_TOKENS != 0 {
@@ -213,7 +214,7 @@ impl Trie {
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
             self.tokens_at(n, &mut emit);
-            stack.extend(self.first[n as usize]..self.first[n as usize + 1]);
+            stack.extend(self.node[n as usize][0]..self.node[n as usize + 1][0]);
         }
     }
 
@@ -264,7 +265,7 @@ impl Trie {
         let mut stack: Vec<Frame<S>> = Vec::with_capacity((self.max_depth + 1).min(frames));
         #[inline(always)]
         fn frame<S: Copy>(
-            first: &[u32],
+            node: &[[u32; 2]],
             state: S,
             n: usize,
             candidates: &mut impl FnMut(S, &mut [u64; 4]) -> bool,
@@ -273,16 +274,16 @@ impl Trie {
                 state,
                 all: false,
                 cand: [0; 4],
-                next: first[n],
-                end: first[n + 1],
+                next: node[n][0],
+                end: node[n + 1][0],
             };
             f.all = !candidates(state, &mut f.cand);
             f
         }
-        if self.first[node as usize] == self.first[node as usize + 1] {
+        if self.node[node as usize][0] == self.node[node as usize + 1][0] {
             return 0;
         }
-        stack.push(frame(&self.first, start, node as usize, &mut candidates));
+        stack.push(frame(&self.node, start, node as usize, &mut candidates));
         let mut visited = 0usize;
         while let Some(top) = stack.last_mut() {
             if top.next >= top.end {
@@ -309,8 +310,8 @@ impl Trie {
                 continue;
             };
             self.tokens_at(c as u32, &mut emit);
-            if self.first[c] < self.first[c + 1] {
-                let f = frame(&self.first, s, c, &mut candidates);
+            if self.node[c][0] < self.node[c + 1][0] {
+                let f = frame(&self.node, s, c, &mut candidates);
                 stack.push(f);
             }
         }
@@ -326,7 +327,7 @@ impl Trie {
                 Some(c) => node = c,
                 None => break,
             }
-            let t = self.token[node as usize];
+            let t = self.node[node as usize][1];
             if t != NO_TOKEN {
                 best = Some((t & !MORE_TOKENS, depth + 1));
             }
@@ -347,8 +348,7 @@ impl Trie {
     /// Heap bytes held by the trie.
     pub fn heap_bytes(&self) -> usize {
         self.bytes.capacity()
-            + self.token.capacity() * 4
-            + self.first.capacity() * 4
+            + self.node.capacity() * 8
             + self
                 .extra
                 .values()
