@@ -734,40 +734,57 @@ impl GroundedString {
     pub fn written_text(&self) -> Option<&WrittenText> {
         let text = self.text.as_deref()?;
         Some(self.written.get_or_init(|| {
-            let mut bytes = Vec::with_capacity(text.len() + 16);
-            let mut boundary = vec![true];
-            let mut segments = Vec::new();
-            let mut seg_start = 0u32;
+            // Only ASCII characters are written otherwise (escaped, or a barrier), so the text
+            // is read byte by byte: other bytes are copied, a character boundary before every
+            // byte that is not a UTF-8 continuation.
             let stop = match self.quoting {
-                Quoting::Plain { stop } => Some(stop as char),
+                Quoting::Plain { stop } => Some(stop),
                 _ => None,
             };
-            let mut buf = [0u8; 4];
-            let mut char_start = Vec::with_capacity(text.len() + 1);
-            for c in text.chars() {
-                char_start.push(bytes.len() as u32);
-                if Some(c) == stop {
-                    // A barrier: no substring spans it.
-                    if (bytes.len() as u32) > seg_start {
-                        segments.push((seg_start, bytes.len() as u32));
+            let mut special = [false; 128];
+            for c in 0u8..128 {
+                special[c as usize] = Some(c) == stop
+                    || match self.quoting {
+                        Quoting::Json => json_form(c as char).is_some(),
+                        Quoting::Xml => xml_form(c as char).is_some(),
+                        _ => false,
+                    };
+            }
+            let src = text.as_bytes();
+            let mut bytes = Vec::with_capacity(src.len() + 16);
+            let mut boundary = Vec::with_capacity(src.len() + 17);
+            boundary.push(true);
+            let mut segments = Vec::new();
+            let mut seg_start = 0u32;
+            let mut char_start = Vec::with_capacity(src.len() + 1);
+            for (i, &b) in src.iter().enumerate() {
+                if b < 0x80 && special[b as usize] {
+                    char_start.push(bytes.len() as u32);
+                    if Some(b) == stop {
+                        // A barrier: no substring spans it.
+                        if (bytes.len() as u32) > seg_start {
+                            segments.push((seg_start, bytes.len() as u32));
+                        }
+                        bytes.push(b);
+                        boundary.push(true);
+                        seg_start = bytes.len() as u32;
+                        continue;
                     }
-                    bytes.push(c as u8);
+                    let form = match self.quoting {
+                        Quoting::Json => json_form(b as char),
+                        _ => xml_form(b as char),
+                    }
+                    .expect("a special character has a written form");
+                    bytes.extend_from_slice(&form);
+                    boundary.extend(std::iter::repeat_n(false, form.len() - 1));
                     boundary.push(true);
-                    seg_start = bytes.len() as u32;
                     continue;
                 }
-                let form = match self.quoting {
-                    Quoting::Json => json_form(c),
-                    Quoting::Xml => xml_form(c),
-                    _ => None,
-                };
-                let w: &[u8] = match &form {
-                    Some(f) => f,
-                    None => c.encode_utf8(&mut buf).as_bytes(),
-                };
-                bytes.extend_from_slice(w);
-                boundary.extend(std::iter::repeat_n(false, w.len() - 1));
-                boundary.push(true);
+                if !is_continuation(b) {
+                    char_start.push(bytes.len() as u32);
+                }
+                bytes.push(b);
+                boundary.push(src.get(i + 1).is_none_or(|&x| !is_continuation(x)));
             }
             if (bytes.len() as u32) > seg_start {
                 segments.push((seg_start, bytes.len() as u32));
@@ -1380,5 +1397,51 @@ mod tests {
         assert_eq!(py_repr("a'\"b"), "'a\\'\"b'");
         assert_eq!(py_repr("\u{a0}\u{7f}\n"), "'\\xa0\\x7f\\n'");
         assert_eq!(xml_escape("a<&>"), "a&lt;&amp;&gt;");
+    }
+
+    /// The written text, read byte by byte, equals the per-character written forms: bytes,
+    /// character starts, boundaries and the segments between barriers.
+    #[test]
+    fn written_text_matches_per_character_forms() {
+        let texts = [
+            "",
+            "张三, \"李四\" a\\b\n\t\u{1}<x>&y;龘𠮷😀,",
+            ",,a,",
+            "plain ascii",
+        ];
+        for quoting in [Quoting::Json, Quoting::Xml, Quoting::Plain { stop: b',' }] {
+            for text in texts {
+                let g = GroundedString::new(quoting.clone(), Some(text), None).expect("strings");
+                let w = g.written_text().expect("written");
+                let (mut bytes, mut starts, mut segments) = (Vec::new(), Vec::new(), Vec::new());
+                let mut seg = 0u32;
+                for c in text.chars() {
+                    starts.push(bytes.len() as u32);
+                    let form = match quoting {
+                        Quoting::Json => json_form(c),
+                        Quoting::Xml => xml_form(c),
+                        _ => None,
+                    };
+                    if quoting == (Quoting::Plain { stop: b',' }) && c == ',' {
+                        if bytes.len() as u32 > seg {
+                            segments.push((seg, bytes.len() as u32));
+                        }
+                        seg = bytes.len() as u32 + 1;
+                    }
+                    bytes.extend(form.unwrap_or_else(|| c.to_string().into_bytes()));
+                }
+                if bytes.len() as u32 > seg {
+                    segments.push((seg, bytes.len() as u32));
+                }
+                starts.push(bytes.len() as u32);
+                let boundary: Vec<bool> = (0..=bytes.len() as u32)
+                    .map(|k| starts.contains(&k))
+                    .collect();
+                assert_eq!(w.bytes, bytes, "{quoting:?} {text:?}");
+                assert_eq!(w.char_start, starts, "{quoting:?} {text:?}");
+                assert_eq!(w.boundary, boundary, "{quoting:?} {text:?}");
+                assert_eq!(w.segments, segments, "{quoting:?} {text:?}");
+            }
+        }
     }
 }
