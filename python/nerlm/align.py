@@ -122,6 +122,11 @@ class AlignedColumns:
         end: ``int64 [n]``: end, exclusive.
         status: ``uint8 [n]``: index into ``STATUSES``.
         score: ``float32 [n]``: similarity.
+
+    ``start``, ``end``, ``status`` and ``score`` (and ``item`` with ``"all"``) are writeable
+    views of one block of memory (on transparent huge pages from 4 MB), which each of them
+    keeps alive: keeping one column keeps all of them (about 21 bytes a row); ``.copy()`` a
+    column to keep it alone.
     """
 
     __slots__ = ("_item", "end", "score", "start", "status")
