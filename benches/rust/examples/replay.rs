@@ -13,10 +13,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use nerlm_benches::read_shared;
-use nerlm_core::grammar::GrammarOptions;
-use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
-use nerlm_core::vocab::Vocab;
+use nerlm_benches::read_traces;
+use nerlm_core::tables::{Matcher, TokenTable};
 
 fn percentile(sorted: &[u128], q: f64) -> u128 {
     let k = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
@@ -27,41 +25,21 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let path = args.get(1).expect("usage: replay TRACES.json [REPS]");
     let reps: usize = args.get(2).and_then(|x| x.parse().ok()).unwrap_or(5).max(2);
-    let json = read_shared("tokenizers/qwen2.5/tokenizer.json");
-    let dump: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("traces")).expect("JSON");
-    let vocab = Arc::new(Vocab::from_tokenizer_json(&json, &[151_643]).expect("vocab"));
-    let labels: Vec<String> = dump["labels"]
-        .as_array()
-        .expect("labels")
-        .iter()
-        .map(|l| l.as_str().expect("label").to_string())
-        .collect();
-    let opts = GrammarOptions {
-        grounded: true,
-        ..Default::default()
-    };
-    let words = bitmask_words(dump["vocab_size"].as_u64().expect("vocab_size") as usize);
-    for t in dump["traces"].as_array().expect("traces") {
-        let format = t["format"].as_str().expect("format");
-        let text = t["text"].as_str().expect("text");
-        let trace: Vec<u32> = t["trace"]
-            .as_array()
-            .expect("trace")
-            .iter()
-            .map(|x| x.as_u64().expect("token id") as u32)
-            .collect();
+    let tr = read_traces(path);
+    for t in &tr.traces {
+        let (format, text, trace) = (t.format.as_str(), t.text.as_str(), &t.trace);
         let mut setup = Vec::new();
         let mut fills: Vec<Vec<u128>> = vec![Vec::new(); reps];
         for fill in fills.iter_mut() {
             let t0 = Instant::now();
             let table = Arc::new(
-                TokenTable::compile(vocab.clone(), format, &labels, text, &opts).expect("grammar"),
+                TokenTable::compile(tr.vocab.clone(), format, &tr.labels, text, &tr.opts)
+                    .expect("grammar"),
             );
             setup.push(t0.elapsed().as_nanos());
             let mut m = Matcher::new(table);
-            let mut row = vec![0u32; words];
-            for &tok in &trace {
+            let mut row = vec![0u32; tr.words];
+            for &tok in trace {
                 let t0 = Instant::now();
                 m.fill_bitmask(&mut row).expect("fill");
                 fill.push(t0.elapsed().as_nanos());

@@ -11,10 +11,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use nerlm_benches::read_shared;
-use nerlm_core::grammar::GrammarOptions;
-use nerlm_core::tables::{bitmask_words, Matcher, TokenTable};
-use nerlm_core::vocab::Vocab;
+use nerlm_benches::read_traces;
+use nerlm_core::tables::{Matcher, TokenTable};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -26,35 +24,15 @@ fn main() {
         .and_then(|x| x.parse().ok())
         .unwrap_or(300)
         .max(1);
-    let json = read_shared("tokenizers/qwen2.5/tokenizer.json");
-    let dump: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("traces")).expect("JSON");
-    let vocab = Arc::new(Vocab::from_tokenizer_json(&json, &[151_643]).expect("vocab"));
-    let labels: Vec<String> = dump["labels"]
-        .as_array()
-        .expect("labels")
-        .iter()
-        .map(|l| l.as_str().expect("label").to_string())
-        .collect();
-    let opts = GrammarOptions {
-        grounded: true,
-        ..Default::default()
-    };
-    let words = bitmask_words(dump["vocab_size"].as_u64().expect("vocab_size") as usize);
-    let t = &dump["traces"][which];
-    let format = t["format"].as_str().expect("format");
-    let text = t["text"].as_str().expect("text");
-    let trace: Vec<u32> = t["trace"]
-        .as_array()
-        .expect("trace")
-        .iter()
-        .map(|x| x.as_u64().expect("token id") as u32)
-        .collect();
-    let mut row = vec![0u32; words];
+    let tr = read_traces(path);
+    let t = &tr.traces[which];
+    let (format, text, trace) = (t.format.as_str(), t.text.as_str(), &t.trace);
+    let mut row = vec![0u32; tr.words];
     let (mut best, mut sum) = (u128::MAX, 0u128);
     for _ in 0..reps {
         let table = Arc::new(
-            TokenTable::compile(vocab.clone(), format, &labels, text, &opts).expect("grammar"),
+            TokenTable::compile(tr.vocab.clone(), format, &tr.labels, text, &tr.opts)
+                .expect("grammar"),
         );
         let mut m = Matcher::new(table);
         for &tok in &trace[..5] {

@@ -64,3 +64,73 @@ pub fn labels() -> Vec<String> {
     .map(|s| s.to_string())
     .collect()
 }
+
+/// One gold trace of a `benches/bench_tables.py --dump-traces` file.
+pub struct Trace {
+    /// The output format (`iepile-json` or `xml-inline`).
+    pub format: String,
+    /// The input text.
+    pub text: String,
+    /// The gold target's token ids.
+    pub trace: Vec<u32>,
+}
+
+/// A `--dump-traces` file with what replaying it needs: the Qwen2.5 vocabulary (end of
+/// sequence 151,643), the labels, the grounded grammar options, the bitmask row width in words
+/// and the traces.
+pub struct Traces {
+    /// The Qwen2.5 vocabulary from `../shared`.
+    pub vocab: std::sync::Arc<nerlm_core::vocab::Vocab>,
+    /// The label list of every trace.
+    pub labels: Vec<String>,
+    /// Grounded entities, as the benchmark's cases.
+    pub opts: nerlm_core::grammar::GrammarOptions,
+    /// Words of a bitmask row for the dump's logits width.
+    pub words: usize,
+    /// The traces, in file order.
+    pub traces: Vec<Trace>,
+}
+
+/// Read a `--dump-traces` file.
+///
+/// # Panics
+/// When the file or the tokenizer cannot be read or does not have the dump's shape.
+pub fn read_traces(path: &str) -> Traces {
+    let json = read_shared("tokenizers/qwen2.5/tokenizer.json");
+    let dump: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("traces")).expect("JSON");
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|l| l.as_str().expect("string").to_string())
+            .collect()
+    };
+    let vocab = nerlm_core::vocab::Vocab::from_tokenizer_json(&json, &[151_643]).expect("vocab");
+    Traces {
+        vocab: std::sync::Arc::new(vocab),
+        labels: strings(&dump["labels"]),
+        opts: nerlm_core::grammar::GrammarOptions {
+            grounded: true,
+            ..Default::default()
+        },
+        words: nerlm_core::tables::bitmask_words(
+            dump["vocab_size"].as_u64().expect("vocab_size") as usize
+        ),
+        traces: dump["traces"]
+            .as_array()
+            .expect("traces")
+            .iter()
+            .map(|t| Trace {
+                format: t["format"].as_str().expect("format").to_string(),
+                text: t["text"].as_str().expect("text").to_string(),
+                trace: t["trace"]
+                    .as_array()
+                    .expect("trace")
+                    .iter()
+                    .map(|x| x.as_u64().expect("token id") as u32)
+                    .collect(),
+            })
+            .collect(),
+    }
+}

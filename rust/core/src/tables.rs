@@ -1529,18 +1529,46 @@ mod tests {
         }
     }
 
+    /// `iepile-json` with the one label `a` over a one-character text: a table whose string
+    /// masks the start-of-string tests compute for grounded strings of their own.
+    fn one_label_json() -> Grammar {
+        let opts = GrammarOptions::default();
+        Grammar::compile("iepile-json", &["a".to_string()], "x", &opts).expect("grammar")
+    }
+
+    /// Assert that the start-of-string mask of `s` read off its written text equals the one
+    /// walked with the string automaton: same inner tokens, and the same closing tokens at the
+    /// same byte, each listed once (a token listed twice would be allowed twice). Returns the
+    /// number of inner and of closing tokens.
+    fn assert_start_mask(
+        table: &TokenTable,
+        s: &GroundedString,
+        close: u8,
+        what: &str,
+    ) -> (usize, usize) {
+        let (text, index) = (s.written_text(), s.substring_index());
+        let fast = table.start_mask(
+            text.expect("a grounded text"),
+            index.expect("a grounded text"),
+            s.max_chars(),
+            close,
+        );
+        let slow = table.walked_mask(s, s.start(0), close);
+        assert!(fast.words == slow.words, "{what}");
+        assert_eq!(fast.ones, slow.ones, "{what}");
+        let (mut a, mut b) = (fast.closing.clone(), slow.closing.clone());
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b, "{what}");
+        (fast.ones, a.len())
+    }
+
     /// The start-of-string mask read off the written text equals the one walked with the
     /// string automaton: same inner tokens, same closing tokens at the same byte.
     #[test]
     fn start_mask_equals_walked_mask() {
         let vocab = qwen();
-        let g = Grammar::compile(
-            "iepile-json",
-            &["a".to_string()],
-            "x",
-            &GrammarOptions::default(),
-        )
-        .expect("grammar");
+        let g = one_label_json();
         let table = TokenTable::new(vocab, g);
         let texts = [
             "张三在北京大学读书，张三说：“好”。",
@@ -1558,21 +1586,10 @@ mod tests {
                 for max_chars in [None, Some(1), Some(3)] {
                     let s = GroundedString::new(quoting.clone(), Some(text), max_chars)
                         .expect("strings");
-                    let inner = s.start(0);
-                    let (text, index) = (s.written_text().expect("text"), s.substring_index());
-                    let fast = table.start_mask(text, index.expect("index"), max_chars, close);
-                    let slow = table.walked_mask(&s, inner, close);
-                    assert!(
-                        fast.words == slow.words,
-                        "{text:?} {quoting:?} {max_chars:?}"
-                    );
-                    assert_eq!(fast.ones, slow.ones);
-                    let (mut a, mut b) = (fast.closing.clone(), slow.closing.clone());
-                    a.sort_unstable();
-                    b.sort_unstable();
-                    assert_eq!(a, b, "{text:?} {quoting:?} {max_chars:?}");
-                    assert!(fast.ones > 0);
-                    closing_seen += a.len();
+                    let what = format!("{text:?} {quoting:?} {max_chars:?}");
+                    let (ones, closing) = assert_start_mask(&table, &s, close, &what);
+                    assert!(ones > 0);
+                    closing_seen += closing;
                 }
             }
         }
@@ -1592,13 +1609,7 @@ mod tests {
             "京", "亭", "亮", "北", "区", "𠮷", "a", "b", "\"", "\\", ",",
         ];
         let mut rnd = below(0x5eed);
-        let g = Grammar::compile(
-            "iepile-json",
-            &["a".to_string()],
-            "x",
-            &GrammarOptions::default(),
-        )
-        .expect("grammar");
+        let g = one_label_json();
         let mut checked = [0usize; 2];
         for _ in 0..40 {
             let mut toks: Vec<Option<Vec<u8>>> = Vec::new();
@@ -1630,24 +1641,10 @@ mod tests {
                 for max_chars in [None, Some(1), Some(2), Some(4)] {
                     let s = GroundedString::new(quoting.clone(), Some(&text), max_chars)
                         .expect("strings");
-                    let (Some(written), Some(index)) = (s.written_text(), s.substring_index())
-                    else {
-                        continue;
-                    };
-                    let fast = table.start_mask(written, index, max_chars, close);
-                    let slow = table.walked_mask(&s, s.start(0), close);
-                    assert!(
-                        fast.words == slow.words,
-                        "{text:?} {quoting:?} {max_chars:?}"
-                    );
-                    assert_eq!(fast.ones, slow.ones);
-                    let (mut a, mut b) = (fast.closing.clone(), slow.closing.clone());
-                    a.sort_unstable();
-                    b.sort_unstable();
-                    // Exact lists: a token listed twice would be allowed twice.
-                    assert_eq!(a, b, "{text:?} {quoting:?} {max_chars:?}");
-                    checked[0] += fast.ones;
-                    checked[1] += a.len();
+                    let what = format!("{text:?} {quoting:?} {max_chars:?}");
+                    let (ones, closing) = assert_start_mask(&table, &s, close, &what);
+                    checked[0] += ones;
+                    checked[1] += closing;
                 }
             }
         }
