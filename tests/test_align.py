@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import random
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -448,6 +449,21 @@ def test_columns_share_one_block_that_outlives_the_result() -> None:
     assert not status.any()
     start[0] = 7
     assert start[0] == 7 and start.base is status.base
+
+
+def test_columns_check_items_and_release_them_on_error() -> None:
+    """Lists, tuples and other sequences of texts and surfaces are checked item by item (a
+    list as it is copied); a bad item is a ``TypeError`` naming it, and the references taken
+    on the items before it are released."""
+    s = "北京" * 5
+    held = [s] * 1000
+    before = sys.getrefcount(s)
+    for seq in (list, tuple, iter):
+        with pytest.raises(TypeError, match=r"surfaces\[1000\] must be a str, not int"):
+            align_spans(["北京"], seq([*held, 1]), np.zeros(1001, dtype=np.int64))
+        with pytest.raises(TypeError, match=r"texts\[1\] must be a str, not NoneType"):
+            align_spans(seq(["北京", None]), ["北京", "京"], [0, 1])  # type: ignore[list-item]
+    assert sys.getrefcount(s) == before
 
 
 # ----------------------------------------------------------------------------- offsets

@@ -18,53 +18,105 @@ use crate::errors::to_py;
 /// The items of a sequence, held while the GIL is released: a tuple is held as itself (it
 /// cannot change); a list's items are copied with a new reference each (a list could change
 /// meanwhile) into a [`BlockVec`], whose huge pages cost a few faults where a fresh tuple of
-/// a million items costs two thousand; any other sequence becomes a tuple first.
+/// a million items costs two thousand; any other sequence becomes a tuple first. The flag
+/// says every item was checked to be a canonical `str` ([`Held::strs`]).
 enum Held<'py> {
-    Tuple(Bound<'py, PyTuple>),
-    Refs(Python<'py>, BlockVec<*mut ffi::PyObject>),
+    Tuple(Bound<'py, PyTuple>, bool),
+    Refs(Python<'py>, BlockVec<*mut ffi::PyObject>, bool),
+}
+
+/// Is `p` a `str` (made canonical)? A `TypeError` names it as `what[i]`.
+///
+/// # Safety
+/// `p` is a live object and the GIL is held.
+unsafe fn check_str(py: Python<'_>, p: *mut ffi::PyObject, what: &str, i: usize) -> PyResult<()> {
+    // SAFETY: as the caller guarantees; the checks read the object's type and header.
+    unsafe {
+        if ffi::PyUnicode_Check(p) == 0 {
+            let o = Bound::from_borrowed_ptr(py, p);
+            return Err(PyTypeError::new_err(format!(
+                "{what}[{i}] must be a str, not {}",
+                o.get_type().name()?
+            )));
+        }
+        // A legacy string is made canonical (Python < 3.12; a no-op from 3.12).
+        #[allow(deprecated)]
+        if ffi::PyUnicode_READY(p) != 0 {
+            return Err(PyErr::fetch(py));
+        }
+    }
+    Ok(())
 }
 
 impl<'py> Held<'py> {
     fn new(seq: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Self::hold(seq, None)
+    }
+
+    /// Hold `seq`, checking that every item is a `str` (a `TypeError` names the first that
+    /// is not as `what[i]`); a list is checked as it is copied, in one pass.
+    fn strs(seq: &Bound<'py, PyAny>, what: &str) -> PyResult<Self> {
+        Self::hold(seq, Some(what))
+    }
+
+    fn hold(seq: &Bound<'py, PyAny>, strs: Option<&str>) -> PyResult<Self> {
         let py = seq.py();
-        if let Ok(t) = seq.cast::<PyTuple>() {
-            return Ok(Held::Tuple(t.clone()));
-        }
         if let Ok(list) = seq.cast::<PyList>() {
             let n = list.len();
-            let mut refs = BlockVec::with_capacity(n);
-            // SAFETY: the GIL is held and nothing below runs Python code, so the list keeps
-            // its `n` live items; each is copied with a new reference, released by `drop`.
+            let mut held = Held::Refs(py, BlockVec::with_capacity(n), false);
+            let Held::Refs(_, refs, checked) = &mut held else {
+                unreachable!()
+            };
+            // SAFETY: the GIL is held and nothing below runs Python code but the error path
+            // of `check_str` (which returns at once), so the list keeps its `n` live items;
+            // each is copied with a new reference, released by `drop` (also on an error).
             unsafe {
                 let items = (*list.as_ptr().cast::<ffi::PyListObject>()).ob_item;
                 for i in 0..n {
                     let p = *items.add(i);
+                    if let Some(what) = strs {
+                        check_str(py, p, what, i)?;
+                    }
                     ffi::Py_INCREF(p);
                     refs.push(p);
                 }
             }
-            return Ok(Held::Refs(py, refs));
+            *checked = strs.is_some();
+            return Ok(held);
         }
-        // SAFETY: `seq` is a live object; `PySequence_Tuple` returns a new reference or NULL
-        // with an exception set.
-        unsafe {
-            Ok(Held::Tuple(
+        let tuple = match seq.cast::<PyTuple>() {
+            Ok(t) => t.clone(),
+            // SAFETY: `seq` is a live object; `PySequence_Tuple` returns a new reference or
+            // NULL with an exception set.
+            Err(_) => unsafe {
                 Bound::from_owned_ptr_or_err(py, ffi::PySequence_Tuple(seq.as_ptr()))?
-                    .cast_into_unchecked::<PyTuple>(),
-            ))
+                    .cast_into_unchecked::<PyTuple>()
+            },
+        };
+        let mut held = Held::Tuple(tuple, false);
+        if let Some(what) = strs {
+            // Serial: about 1.3 ns an item (a parallel check measured 4x slower at 1.4 M).
+            for (i, &p) in held.items().iter().enumerate() {
+                // SAFETY: `p` is a live item of the held tuple; the GIL is held.
+                unsafe { check_str(py, p, what, i)? };
+            }
+            if let Held::Tuple(_, checked) = &mut held {
+                *checked = true;
+            }
         }
+        Ok(held)
     }
 
     /// Hold an empty list of `cap` slots, to be filled by [`Held::push`].
     fn with_capacity(py: Python<'py>, cap: usize) -> Self {
-        Held::Refs(py, BlockVec::with_capacity(cap))
+        Held::Refs(py, BlockVec::with_capacity(cap), false)
     }
 
     /// Append `obj` (its reference moves in). Only for [`Held::with_capacity`].
     fn push(&mut self, obj: Bound<'py, PyAny>) {
         match self {
-            Held::Refs(_, refs) => refs.push(obj.into_ptr()),
-            Held::Tuple(_) => unreachable!("push onto a held tuple"),
+            Held::Refs(_, refs, _) => refs.push(obj.into_ptr()),
+            Held::Tuple(..) => unreachable!("push onto a held tuple"),
         }
     }
 
@@ -75,21 +127,26 @@ impl<'py> Held<'py> {
     fn items(&self) -> &[*mut ffi::PyObject] {
         match self {
             // SAFETY: a tuple's items are its `ob_item` array of `len` live references.
-            Held::Tuple(t) => unsafe {
+            Held::Tuple(t, _) => unsafe {
                 let tp = t.as_ptr().cast::<ffi::PyTupleObject>();
                 std::slice::from_raw_parts((*tp).ob_item.as_ptr(), t.len())
             },
-            Held::Refs(_, refs) => refs,
+            Held::Refs(_, refs, _) => refs,
         }
+    }
+
+    /// Were all items checked to be `str` ([`Held::strs`])?
+    fn all_str(&self) -> bool {
+        matches!(self, Held::Tuple(_, true) | Held::Refs(_, _, true))
     }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        if let Held::Refs(_, refs) = self {
+        if let Held::Refs(_, refs, _) = self {
             for &p in refs.iter() {
                 // SAFETY: the GIL is held (`'py`) and each pointer holds a reference taken in
-                // `new` or `push`.
+                // `hold` or `push`.
                 unsafe { ffi::Py_DECREF(p) };
             }
         }
@@ -102,31 +159,20 @@ struct TupleColumn<'a> {
     items: &'a [*mut ffi::PyObject],
 }
 
-// SAFETY: the items are `str` objects (checked by `TupleColumn::new`) held by a `Held` that
-// outlives the column; CPython strings are immutable, and `get` only reads their header and
-// data (no reference counting), which is sound from any thread while they are held.
+// SAFETY: the items are `str` objects (checked by `Held::strs` or `TupleColumn::new`) held by
+// a `Held` that outlives the column; CPython strings are immutable, and `get` only reads their
+// header and data (no reference counting), which is sound from any thread while they are held.
 unsafe impl Sync for TupleColumn<'_> {}
 
 impl<'a> TupleColumn<'a> {
-    /// The column of `held`; a `TypeError` names the first item that is not a `str`.
+    /// The column of `held`; a `TypeError` names the first item that is not a `str` (checked
+    /// here unless [`Held::strs`] did).
     fn new(py: Python<'_>, held: &'a Held<'_>, what: &str) -> PyResult<Self> {
         let items = held.items();
-        // Serial: about 1.3 ns an item (a parallel check measured 4x slower at 1.4 M items).
-        for (i, &p) in items.iter().enumerate() {
-            // SAFETY: `p` is a live object; the checks read its type and header.
-            unsafe {
-                if ffi::PyUnicode_Check(p) == 0 {
-                    let o = Bound::from_borrowed_ptr(py, p);
-                    return Err(PyTypeError::new_err(format!(
-                        "{what}[{i}] must be a str, not {}",
-                        o.get_type().name()?
-                    )));
-                }
-                // A legacy string is made canonical (Python < 3.12; a no-op from 3.12).
-                #[allow(deprecated)]
-                if ffi::PyUnicode_READY(p) != 0 {
-                    return Err(PyErr::fetch(py));
-                }
+        if !held.all_str() {
+            for (i, &p) in items.iter().enumerate() {
+                // SAFETY: `p` is a live held item; the GIL is held.
+                unsafe { check_str(py, p, what, i)? };
             }
         }
         Ok(Self { items })
@@ -320,8 +366,8 @@ fn align_columns<'py>(
     options: OptionsArg,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = core_options(&options)?;
-    let t_objs = Held::new(texts)?;
-    let s_objs = Held::new(surfaces)?;
+    let t_objs = Held::strs(texts, "texts")?;
+    let s_objs = Held::strs(surfaces, "surfaces")?;
     let t = TupleColumn::new(py, &t_objs, "texts")?;
     let s = TupleColumn::new(py, &s_objs, "surfaces")?;
     let d = u32_col(&doc, "doc")?;
@@ -384,7 +430,7 @@ fn align_nested<'py>(
             "placement must be a NamedTuple type and statuses hold 5 objects",
         ));
     }
-    let t_objs = Held::new(texts)?;
+    let t_objs = Held::strs(texts, "texts")?;
     let docs = Held::new(items)?;
     if docs.len() != t_objs.len() {
         return Err(to_py(Error::Shape(format!(
