@@ -741,14 +741,14 @@ impl GroundedString {
                 Quoting::Plain { stop } => Some(stop),
                 _ => None,
             };
+            let form_of = |c: u8| match self.quoting {
+                Quoting::Json => json_form(c as char),
+                Quoting::Xml => xml_form(c as char),
+                _ => None,
+            };
             let mut special = [false; 128];
             for c in 0u8..128 {
-                special[c as usize] = Some(c) == stop
-                    || match self.quoting {
-                        Quoting::Json => json_form(c as char).is_some(),
-                        Quoting::Xml => xml_form(c as char).is_some(),
-                        _ => false,
-                    };
+                special[c as usize] = Some(c) == stop || form_of(c).is_some();
             }
             let src = text.as_bytes();
             let mut bytes = Vec::with_capacity(src.len() + 16);
@@ -770,11 +770,7 @@ impl GroundedString {
                         seg_start = bytes.len() as u32;
                         continue;
                     }
-                    let form = match self.quoting {
-                        Quoting::Json => json_form(b as char),
-                        _ => xml_form(b as char),
-                    }
-                    .expect("a special character has a written form");
+                    let form = form_of(b).expect("a special character has a written form");
                     bytes.extend_from_slice(&form);
                     boundary.extend(std::iter::repeat_n(false, form.len() - 1));
                     boundary.push(true);

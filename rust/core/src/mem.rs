@@ -143,25 +143,17 @@ impl<T: Copy> std::ops::Deref for BlockVec<T> {
     }
 }
 
-impl<T: Copy> std::ops::DerefMut for BlockVec<T> {
-    fn deref_mut(&mut self) -> &mut [T] {
-        // SAFETY: as `deref`, exclusively borrowed.
-        unsafe { std::slice::from_raw_parts_mut(self.block.as_ptr().cast::<T>(), self.len) }
-    }
-}
-
 impl<T: Copy> FromIterator<T> for BlockVec<T> {
     /// Collect an iterator into a vector of its `size_hint` upper bound's capacity.
     ///
     /// # Panics
     /// When the iterator has no upper bound or yields more than it.
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let it = iter.into_iter();
+        let mut it = iter.into_iter();
         let cap = it
             .size_hint()
             .1
             .expect("BlockVec::from_iter needs a bounded iterator");
-        let mut it = it;
         let mut v = BlockVec::with_capacity(cap);
         let mut n = 0;
         for (slot, x) in v.spare_capacity_mut().iter_mut().zip(&mut it) {

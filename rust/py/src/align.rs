@@ -19,10 +19,23 @@ use crate::errors::to_py;
 /// cannot change); a list's items are copied with a new reference each (a list could change
 /// meanwhile) into a [`BlockVec`], whose huge pages cost a few faults where a fresh tuple of
 /// a million items costs two thousand; any other sequence becomes a tuple first. The flag
-/// says every item was checked to be a canonical `str` ([`Held::strs`]).
+/// says every item is a canonical `str` ([`Held::strs`], [`Held::push_str`]).
 enum Held<'py> {
     Tuple(Bound<'py, PyTuple>, bool),
     Refs(Python<'py>, BlockVec<*mut ffi::PyObject>, bool),
+}
+
+/// Make the `str` `p` canonical (Python < 3.12; a no-op from 3.12).
+///
+/// # Safety
+/// `p` is a live `str` and the GIL is held.
+unsafe fn ready(py: Python<'_>, p: *mut ffi::PyObject) -> PyResult<()> {
+    // SAFETY: as the caller guarantees.
+    #[allow(deprecated)]
+    if unsafe { ffi::PyUnicode_READY(p) } != 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(())
 }
 
 /// Is `p` a `str` (made canonical)? A `TypeError` names it as `what[i]`.
@@ -39,13 +52,8 @@ unsafe fn check_str(py: Python<'_>, p: *mut ffi::PyObject, what: &str, i: usize)
                 o.get_type().name()?
             )));
         }
-        // A legacy string is made canonical (Python < 3.12; a no-op from 3.12).
-        #[allow(deprecated)]
-        if ffi::PyUnicode_READY(p) != 0 {
-            return Err(PyErr::fetch(py));
-        }
+        ready(py, p)
     }
-    Ok(())
 }
 
 impl<'py> Held<'py> {
@@ -63,8 +71,9 @@ impl<'py> Held<'py> {
         let py = seq.py();
         if let Ok(list) = seq.cast::<PyList>() {
             let n = list.len();
-            let mut held = Held::Refs(py, BlockVec::with_capacity(n), false);
-            let Held::Refs(_, refs, checked) = &mut held else {
+            // Checked as it fills: on an error it is dropped, releasing what it took.
+            let mut held = Held::Refs(py, BlockVec::with_capacity(n), strs.is_some());
+            let Held::Refs(_, refs, _) = &mut held else {
                 unreachable!()
             };
             // SAFETY: the GIL is held and nothing below runs Python code but the error path
@@ -81,7 +90,6 @@ impl<'py> Held<'py> {
                     refs.push(p);
                 }
             }
-            *checked = strs.is_some();
             return Ok(held);
         }
         let tuple = match seq.cast::<PyTuple>() {
@@ -93,31 +101,31 @@ impl<'py> Held<'py> {
                     .cast_into_unchecked::<PyTuple>()
             },
         };
-        let mut held = Held::Tuple(tuple, false);
         if let Some(what) = strs {
             // Serial: about 1.3 ns an item (a parallel check measured 4x slower at 1.4 M).
-            for (i, &p) in held.items().iter().enumerate() {
-                // SAFETY: `p` is a live item of the held tuple; the GIL is held.
-                unsafe { check_str(py, p, what, i)? };
-            }
-            if let Held::Tuple(_, checked) = &mut held {
-                *checked = true;
+            for (i, p) in tuple.iter().enumerate() {
+                // SAFETY: `p` is a live item of the tuple; the GIL is held.
+                unsafe { check_str(py, p.as_ptr(), what, i)? };
             }
         }
-        Ok(held)
+        Ok(Held::Tuple(tuple, strs.is_some()))
     }
 
-    /// Hold an empty list of `cap` slots, to be filled by [`Held::push`].
-    fn with_capacity(py: Python<'py>, cap: usize) -> Self {
-        Held::Refs(py, BlockVec::with_capacity(cap), false)
+    /// Hold an empty list of `cap` slots for `str`s, to be filled by [`Held::push_str`].
+    fn str_capacity(py: Python<'py>, cap: usize) -> Self {
+        Held::Refs(py, BlockVec::with_capacity(cap), true)
     }
 
-    /// Append `obj` (its reference moves in). Only for [`Held::with_capacity`].
-    fn push(&mut self, obj: Bound<'py, PyAny>) {
+    /// Append the `str` `s` (made canonical; its reference moves in). Only for
+    /// [`Held::str_capacity`].
+    fn push_str(&mut self, s: Bound<'py, PyString>) -> PyResult<()> {
+        // SAFETY: `s` is a live `str`; the GIL is held.
+        unsafe { ready(s.py(), s.as_ptr())? };
         match self {
-            Held::Refs(_, refs, _) => refs.push(obj.into_ptr()),
-            Held::Tuple(..) => unreachable!("push onto a held tuple"),
+            Held::Refs(_, refs, true) => refs.push(s.into_any().into_ptr()),
+            _ => unreachable!("push_str onto a held sequence"),
         }
+        Ok(())
     }
 
     fn len(&self) -> usize {
@@ -134,11 +142,6 @@ impl<'py> Held<'py> {
             Held::Refs(_, refs, _) => refs,
         }
     }
-
-    /// Were all items checked to be `str` ([`Held::strs`])?
-    fn all_str(&self) -> bool {
-        matches!(self, Held::Tuple(_, true) | Held::Refs(_, _, true))
-    }
 }
 
 impl Drop for Held<'_> {
@@ -146,40 +149,42 @@ impl Drop for Held<'_> {
         if let Held::Refs(_, refs, _) = self {
             for &p in refs.iter() {
                 // SAFETY: the GIL is held (`'py`) and each pointer holds a reference taken in
-                // `hold` or `push`.
+                // `hold` or `push_str`.
                 unsafe { ffi::Py_DECREF(p) };
             }
         }
     }
 }
 
-/// The strings of a [`Held`] sequence, read in place by the worker threads: CPython's own
-/// storage (Latin-1, UCS-2 or UCS-4), no copy and no UTF-8 encoding.
-struct TupleColumn<'a> {
+/// The strings of a [`Held`] sequence of `str`s, read in place by the worker threads:
+/// CPython's own storage (Latin-1, UCS-2 or UCS-4), no copy and no UTF-8 encoding.
+struct HeldStrs<'a> {
     items: &'a [*mut ffi::PyObject],
 }
 
-// SAFETY: the items are `str` objects (checked by `Held::strs` or `TupleColumn::new`) held by
-// a `Held` that outlives the column; CPython strings are immutable, and `get` only reads their
-// header and data (no reference counting), which is sound from any thread while they are held.
-unsafe impl Sync for TupleColumn<'_> {}
+// SAFETY: the items are canonical `str` objects (`HeldStrs::new` asserts that the `Held` was
+// checked) held by a `Held` that outlives the column; CPython strings are immutable, and `get`
+// only reads their header and data (no reference counting), which is sound from any thread
+// while they are held.
+unsafe impl Sync for HeldStrs<'_> {}
 
-impl<'a> TupleColumn<'a> {
-    /// The column of `held`; a `TypeError` names the first item that is not a `str` (checked
-    /// here unless [`Held::strs`] did).
-    fn new(py: Python<'_>, held: &'a Held<'_>, what: &str) -> PyResult<Self> {
-        let items = held.items();
-        if !held.all_str() {
-            for (i, &p) in items.iter().enumerate() {
-                // SAFETY: `p` is a live held item; the GIL is held.
-                unsafe { check_str(py, p, what, i)? };
-            }
+impl<'a> HeldStrs<'a> {
+    /// The strings of `held`.
+    ///
+    /// # Panics
+    /// When `held` was not checked to hold only `str`s ([`Held::strs`], [`Held::push_str`]).
+    fn new(held: &'a Held<'_>) -> Self {
+        assert!(
+            matches!(held, Held::Tuple(_, true) | Held::Refs(_, _, true)),
+            "a sequence not checked to hold str"
+        );
+        Self {
+            items: held.items(),
         }
-        Ok(Self { items })
     }
 }
 
-impl StrColumn for TupleColumn<'_> {
+impl StrColumn for HeldStrs<'_> {
     fn len(&self) -> usize {
         self.items.len()
     }
@@ -368,8 +373,7 @@ fn align_columns<'py>(
     let opts = core_options(&options)?;
     let t_objs = Held::strs(texts, "texts")?;
     let s_objs = Held::strs(surfaces, "surfaces")?;
-    let t = TupleColumn::new(py, &t_objs, "texts")?;
-    let s = TupleColumn::new(py, &s_objs, "surfaces")?;
+    let (t, s) = (HeldStrs::new(&t_objs), HeldStrs::new(&s_objs));
     let d = u32_col(&doc, "doc")?;
     let g = group.as_ref().map(|g| u32_col(g, "group")).transpose()?;
     let r = py
@@ -439,8 +443,8 @@ fn align_nested<'py>(
             docs.len()
         ))));
     }
-    // Each document's items as a list or tuple (`PySequence_Fast`), then every surface into
-    // one tuple that keeps them alive while the GIL is released.
+    // Each document's items as a list or tuple (`PySequence_Fast`), then every surface, checked,
+    // into one `Held` that keeps them alive while the GIL is released.
     let mut seqs = Vec::with_capacity(docs.len());
     let mut counts = Vec::with_capacity(docs.len());
     for &it in docs.items() {
@@ -457,7 +461,7 @@ fn align_nested<'py>(
         seqs.push(fast);
     }
     let m: usize = counts.iter().sum();
-    let mut surfaces = Held::with_capacity(py, m);
+    let mut surfaces = Held::str_capacity(py, m);
     let (mut doc, mut group) = (BlockVec::with_capacity(m), BlockVec::with_capacity(m));
     for (d, seq) in seqs.iter().enumerate() {
         for k in 0..counts[d] {
@@ -479,25 +483,27 @@ fn align_nested<'py>(
                     (seq.get_item(0)?, seq.get_item(1)?)
                 }
             };
-            if !surface.is_instance_of::<PyString>() {
-                return Err(PyTypeError::new_err(format!(
-                    "items[{d}][{k}][0] must be a str, not {}",
-                    surface.get_type().name()?
-                )));
-            }
+            let surface = match surface.cast_into::<PyString>() {
+                Ok(s) => s,
+                Err(e) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "items[{d}][{k}][0] must be a str, not {}",
+                        e.into_inner().get_type().name()?
+                    )))
+                }
+            };
             let g: u32 = g.extract().map_err(|_| {
                 to_py(Error::Shape(format!(
                     "items[{d}][{k}][1] = {g} is not a valid group index"
                 )))
             })?;
-            surfaces.push(surface);
+            surfaces.push_str(surface)?;
             doc.push(d as u32);
             group.push(g);
         }
     }
     drop(seqs);
-    let t = TupleColumn::new(py, &t_objs, "texts")?;
-    let s = TupleColumn::new(py, &surfaces, "surfaces")?;
+    let (t, s) = (HeldStrs::new(&t_objs), HeldStrs::new(&surfaces));
     let r = py
         .detach(|| align_code_points(&t, &s, &doc, Some(&group), &opts))
         .map_err(to_py)?;
