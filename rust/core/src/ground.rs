@@ -506,6 +506,16 @@ fn py_form(c: char) -> Option<Vec<u8>> {
     Some(s.into_bytes())
 }
 
+/// Whether the ASCII byte `b` has an escape form under `quoting` (`json_form` or
+/// `xml_form` is `Some`), without building the form: the written text asks this of all 128.
+fn escaped(quoting: &Quoting, b: u8) -> bool {
+    match quoting {
+        Quoting::Json => b < 0x20 || b == b'"' || b == b'\\',
+        Quoting::Xml => matches!(b, b'&' | b'<' | b'>'),
+        _ => false,
+    }
+}
+
 fn xml_form(c: char) -> Option<Vec<u8>> {
     match c {
         '&' => Some(b"&amp;".to_vec()),
@@ -748,7 +758,7 @@ impl GroundedString {
             };
             let mut special = [false; 128];
             for c in 0u8..128 {
-                special[c as usize] = Some(c) == stop || form_of(c).is_some();
+                special[c as usize] = Some(c) == stop || escaped(&self.quoting, c);
             }
             let src = text.as_bytes();
             let mut bytes = Vec::with_capacity(src.len() + 16);
@@ -1393,6 +1403,15 @@ mod tests {
         assert_eq!(py_repr("a'\"b"), "'a\\'\"b'");
         assert_eq!(py_repr("\u{a0}\u{7f}\n"), "'\\xa0\\x7f\\n'");
         assert_eq!(xml_escape("a<&>"), "a&lt;&amp;&gt;");
+    }
+
+    #[test]
+    fn escaped_bytes_are_those_with_escape_forms() {
+        for b in 0u8..128 {
+            let c = b as char;
+            assert_eq!(escaped(&Quoting::Json, b), json_form(c).is_some(), "{b:#x}");
+            assert_eq!(escaped(&Quoting::Xml, b), xml_form(c).is_some(), "{b:#x}");
+        }
     }
 
     /// The written text, read byte by byte, equals the per-character written forms: bytes,

@@ -193,8 +193,13 @@ impl Trie {
             // 16 children at a time (a CJK lead byte's node has up to 64): no data-dependent
             // branches, where a binary search mispredicts at every step.
             // SAFETY: SSE2 is part of the x86-64 baseline; `bytes` ends with `PAD` bytes
-            // past the last node, so the 16-byte load at `i < hi <= nodes` stays inside it.
+            // past the last node, so the 16-byte load at `i < hi <= nodes` stays inside it;
+            // `lo <= nodes` is inside `node` (`nodes + 1` entries), and a prefetch only warms
+            // the caches.
             unsafe {
+                // The children's entries are read next (the found child's token, then its own
+                // children): start loading them while the bytes are scanned.
+                _mm_prefetch::<_MM_HINT_T0>(self.node.as_ptr().add(lo).cast());
                 let needle = _mm_set1_epi8(b as i8);
                 let mut i = lo;
                 while i < hi {
@@ -235,9 +240,17 @@ impl Trie {
         if t != NO_TOKEN {
             emit(t & !MORE_TOKENS);
             if t & MORE_TOKENS != 0 {
-                self.extra[&node].iter().for_each(|&t| emit(t));
+                self.more_tokens(node).iter().for_each(|&t| emit(t));
             }
         }
+    }
+
+    /// The further tokens that share the bytes of `node`'s token: rare, so out of line, and
+    /// [`Trie::tokens_at`] (once per node a descent visits) stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn more_tokens(&self, node: u32) -> &[u32] {
+        &self.extra[&node]
     }
 
     /// Call `emit` for every token at `node` or below it.
