@@ -767,30 +767,44 @@ impl GroundedString {
             let mut segments = Vec::new();
             let mut seg_start = 0u32;
             let mut char_start = Vec::with_capacity(src.len() + 1);
-            for (i, &b) in src.iter().enumerate() {
-                if b < 0x80 && special[b as usize] {
-                    char_start.push(bytes.len() as u32);
-                    if Some(b) == stop {
-                        // A barrier: no substring spans it.
-                        if (bytes.len() as u32) > seg_start {
-                            segments.push((seg_start, bytes.len() as u32));
-                        }
-                        bytes.push(b);
-                        boundary.push(true);
-                        seg_start = bytes.len() as u32;
-                        continue;
-                    }
-                    let form = form_of(b).expect("a special character has a written form");
-                    bytes.extend_from_slice(&form);
-                    boundary.extend(std::iter::repeat_n(false, form.len() - 1));
+            let mut i = 0;
+            while i < src.len() {
+                // A run of bytes written as themselves, copied whole.
+                let end = src[i..]
+                    .iter()
+                    .position(|&b| b < 0x80 && special[b as usize])
+                    .map_or(src.len(), |p| i + p);
+                if end > i {
+                    let base = bytes.len() as u32 - i as u32;
+                    bytes.extend_from_slice(&src[i..end]);
+                    char_start.extend(
+                        (i..end)
+                            .filter(|&j| !is_continuation(src[j]))
+                            .map(|j| base + j as u32),
+                    );
+                    boundary.extend(src[i + 1..end].iter().map(|&x| !is_continuation(x)));
+                    // After the run: the text's end, or a special (ASCII) byte.
                     boundary.push(true);
+                    i = end;
                     continue;
                 }
-                if !is_continuation(b) {
-                    char_start.push(bytes.len() as u32);
+                let b = src[i];
+                i += 1;
+                char_start.push(bytes.len() as u32);
+                if Some(b) == stop {
+                    // A barrier: no substring spans it.
+                    if (bytes.len() as u32) > seg_start {
+                        segments.push((seg_start, bytes.len() as u32));
+                    }
+                    bytes.push(b);
+                    boundary.push(true);
+                    seg_start = bytes.len() as u32;
+                    continue;
                 }
-                bytes.push(b);
-                boundary.push(src.get(i + 1).is_none_or(|&x| !is_continuation(x)));
+                let form = form_of(b).expect("a special character has a written form");
+                bytes.extend_from_slice(&form);
+                boundary.extend(std::iter::repeat_n(false, form.len() - 1));
+                boundary.push(true);
             }
             if (bytes.len() as u32) > seg_start {
                 segments.push((seg_start, bytes.len() as u32));
