@@ -8,7 +8,8 @@ Run::
 Every (engine, case, size) runs in a fresh subprocess with the engine's own Python: nerlm with
 ``.venv/bin/python`` of this checkout, the peers with ``build/bench-venv/bin/python``
 (``make bench-venv``; override with ``NERLM_BENCH_NERLM_PYTHON`` /
-``NERLM_BENCH_PEER_PYTHON``). The peers are pinned:
+``NERLM_BENCH_PEER_PYTHON``); for each (case, size) the engines run one after another, so that
+the ratios compare runs seconds apart rather than minutes. The peers are pinned:
 xgrammar 0.2.8, llguidance 1.9.1, outlines-core 0.2.14 (``pip install xgrammar==0.2.8
 llguidance==1.9.1 outlines-core==0.2.14 transformers tokenizers numpy`` into that venv).
 
@@ -1038,42 +1039,53 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.dump_traces.write_text(json.dumps(dump, ensure_ascii=False), encoding="utf-8")
         return
 
+    # The engines run side by side per (case, size), seconds apart, so that a ratio does not
+    # compare runs minutes apart (this VM's speed drifts within minutes); the report lists
+    # them engine by engine.
     rows: list[dict[str, Any]] = []
-    for engine in engines:
+    over: dict[tuple[str, str], tuple[int, float]] = {}
+    jobs = [
+        (case, size, engine)
+        for case in cases
+        for size in all_sizes
+        for engine in engines
+        if engine == "nerlm" or size in sizes
+    ]
+    for case, size, engine in jobs:
         python = NERLM_PYTHON if engine == "nerlm" else PEER_PYTHON
-        for case in cases:
-            over: tuple[int, float] | None = None
-            for size in all_sizes if engine == "nerlm" else sizes:
-                if over is not None:
-                    rows.append(
-                        {
-                            "engine": engine,
-                            "case": case,
-                            "size": size,
-                            "status": f"skipped ({over[1]:.0f} s at {over[0]:,} chars)",
-                        }
-                    )
-                    continue
-                print(f"[bench] {engine} case {case} size {size} ...", file=sys.stderr, flush=True)
-                job = {
+        if (engine, case) in over:
+            done = over[engine, case]
+            rows.append(
+                {
                     "engine": engine,
                     "case": case,
                     "size": size,
-                    "text": inputs[size]["text"],
-                    "second_text": second[size],
-                    "trace": traces[size, case],
-                    "cap_s": args.cap,
+                    "status": f"skipped ({done[1]:.0f} s at {done[0]:,} chars)",
                 }
-                t = time.monotonic()
-                row = run_job(job, python)
-                print(
-                    f"[bench]   {row.get('status')} ({time.monotonic() - t:.1f} s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                rows.append(row)
-                if row.get("exceeded_cap"):
-                    over = (size, float(row.get("wall_s") or args.cap))
+            )
+            continue
+        print(f"[bench] {engine} case {case} size {size} ...", file=sys.stderr, flush=True)
+        job = {
+            "engine": engine,
+            "case": case,
+            "size": size,
+            "text": inputs[size]["text"],
+            "second_text": second[size],
+            "trace": traces[size, case],
+            "cap_s": args.cap,
+        }
+        t = time.monotonic()
+        row = run_job(job, python)
+        print(
+            f"[bench]   {row.get('status')} ({time.monotonic() - t:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        rows.append(row)
+        if row.get("exceeded_cap"):
+            over[engine, case] = (size, float(row.get("wall_s") or args.cap))
+    rank = {e: k for k, e in enumerate(engines)}
+    rows.sort(key=lambda r: (rank[r["engine"]], r["case"], r["size"]))
     print_report(rows, inputs)
     if args.json:
         out = {
