@@ -745,8 +745,8 @@ impl GroundedString {
         let text = self.text.as_deref()?;
         Some(self.written.get_or_init(|| {
             // Only ASCII characters are written otherwise (escaped, or a barrier), so the text
-            // is read byte by byte: other bytes are copied, a character boundary before every
-            // byte that is not a UTF-8 continuation.
+            // is read as bytes: runs between those are copied whole, with a character
+            // boundary before every byte that is not a UTF-8 continuation.
             let stop = match self.quoting {
                 Quoting::Plain { stop } => Some(stop),
                 _ => None,
