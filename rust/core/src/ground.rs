@@ -1428,7 +1428,7 @@ mod tests {
         }
     }
 
-    /// The written text, read byte by byte, equals the per-character written forms: bytes,
+    /// The written text, read as bytes, equals the per-character written forms: bytes,
     /// character starts, boundaries and the segments between barriers.
     #[test]
     fn written_text_matches_per_character_forms() {

@@ -632,7 +632,7 @@ impl TokenTable {
                 chars: whole,
             },
             &mut on_token,
-            &mut |c, _| closing.push(c),
+            &mut |c| closing.push(c),
         );
         // Tokens that close the string after some content: the closing byte's node, walked
         // from the state after the string.
@@ -983,8 +983,8 @@ struct Start {
 /// trie node is visited once, however many starts reach it (a text that repeats itself costs
 /// cheap byte reads, not trie lookups). `on_token` gets the tokens of every node reached
 /// (prefixes of the text from some start); at each character boundary after `at.chars` whole
-/// characters, `on_close(node, j)` gets the node below it for byte `close` (tokens that close
-/// the string with `j` bytes of content), and the descent stops once `limit` characters are
+/// characters, `on_close(node)` gets the node below it for byte `close` (tokens that close
+/// the string there), and the descent stops once `limit` characters are
 /// whole. Character boundaries depend only on the bytes read from a start (the written forms
 /// lex deterministically), so they are the same for every start of a group.
 #[allow(clippy::too_many_arguments)]
@@ -996,7 +996,7 @@ fn descend(
     starts: &mut [(u32, u32)],
     at: Start,
     on_token: &mut dyn FnMut(u32),
-    on_close: &mut dyn FnMut(u32, u32),
+    on_close: &mut dyn FnMut(u32),
 ) {
     let bytes = &text.bytes;
     let Start { node, depth, chars } = at;
@@ -1019,7 +1019,7 @@ fn descend(
             }
             chars += 1;
             if let Some(c) = close.and_then(|b| trie.child(node, b)) {
-                on_close(c, (pos + 1 - from) as u32);
+                on_close(c);
             }
             if chars >= limit {
                 return;
@@ -1051,7 +1051,7 @@ fn descend(
             if text.boundary[starts[i].0 as usize + depth + 1] {
                 chars += 1;
                 if let Some(c) = close.and_then(|x| trie.child(child, x)) {
-                    on_close(c, depth as u32 + 1);
+                    on_close(c);
                 }
                 go_on = chars < limit;
             }

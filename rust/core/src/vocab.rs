@@ -44,7 +44,8 @@ const PAD: usize = 16;
 /// A byte trie over token byte strings, laid out breadth-first so that the children of a node
 /// are contiguous and sorted by byte: node `i`'s children are `first[i]..first[i + 1]`.
 /// Scanning a node's children reads a few adjacent bytes (one cache line) instead of hopping
-/// across subtrees, and a child is found by binary search. 9 bytes per node.
+/// across subtrees; a child is found by an SSE2 scan of 16 children at a time (elsewhere, a
+/// linear scan up to 8 children and a binary search above). 9 bytes per node.
 #[derive(Debug, Clone)]
 pub struct Trie {
     /// The byte on the edge into each node (the root's is unused).
