@@ -1,7 +1,7 @@
 //! The 10-label grounded `iepile-json` grammar over the first 3,821 characters of CLUENER dev,
 //! built in Rust alone: the first build of the process and the second (each with the page
-//! faults it took, from `/proc/self/stat`), then the mean of `ITERS`
-//! (default 2,000) more. For callgrind/perf runs of the per-request setup of issue #3:
+//! faults it took, from `/proc/self/stat`), then the mean of `ITERS` (default 2,000) more.
+//! For callgrind/perf runs of the per-request setup of issue #3:
 //! `ITERS=200 valgrind --tool=callgrind target/release/examples/build_prof`.
 
 use std::time::Instant;

@@ -429,17 +429,16 @@ impl TokenTable {
                     }
                 }
             }
-            Some((strings, inner, close)) if strings.written_text().is_some() => {
+            string => {
+                // The other masks are set bit by bit into a zeroed row.
                 row.fill(0);
-                count += self.continuation_mask(s, strings, inner, close, row);
-            }
-            None if g.copy_byte(s).is_some() => {
-                row.fill(0);
-                count += self.copy_mask(s, row);
-            }
-            _ => {
-                row.fill(0);
-                count += self.walked(s, row);
+                count += match string {
+                    Some((strings, inner, close)) if strings.written_text().is_some() => {
+                        self.continuation_mask(s, strings, inner, close, row)
+                    }
+                    None if g.copy_byte(s).is_some() => self.copy_mask(s, row),
+                    _ => self.walked(s, row),
+                };
             }
         }
         count += self.allow_eos(s, row);
