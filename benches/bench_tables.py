@@ -123,6 +123,10 @@ CASE_CAP_S = 120.0
 OUTLINES_INDEX_LIMIT_S = 60.0
 SECOND_REQUEST_LIMIT_S = 5.0
 REPLAYS = 5
+#: Rounds per (case, size) (``--rounds``); a worker whose first round fails or takes over
+#: REPEAT_LIMIT_S seconds runs once.
+ROUNDS = 3
+REPEAT_LIMIT_S = 30.0
 PREP_LIMIT_S = 600.0
 OUTLINES_REGEX_GUARD = 64 << 20
 
@@ -838,8 +842,73 @@ def machine_line(rows: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def print_report(rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str, Any]]) -> None:
-    print(machine_line(rows))
+def median(xs: Sequence[float]) -> float:
+    """The median (the mean of the middle two for an even count)."""
+    ys = sorted(xs)
+    n = len(ys)
+    return ys[n // 2] if n % 2 else (ys[n // 2 - 1] + ys[n // 2]) / 2
+
+
+def summarize(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One (engine, case, size) over its rounds: the first round's row, with the median over
+    the rounds that finished of each time and percentile (max: the largest), the smallest
+    gold acceptance, and the first status that is not "ok"."""
+    out = dict(rounds[0])
+    ok = [r for r in rounds if r.get("status") == "ok"]
+    out["rounds"] = len(rounds)
+    bad = [r for r in rounds if r.get("status") != "ok"]
+    if bad:
+        out["status"] = bad[0].get("status", "")
+        if len(rounds) > 1:
+            out["status"] += f" (round {bad[0].get('round', 1)} of {len(rounds)})"
+    for key in ("prep_s", "tokenizer_rss_mb", "setup_ms", "second_setup_ms"):
+        xs = [r[key] for r in rounds if r.get(key) is not None]
+        out[key] = median(xs) if xs else None
+    masks = [r["mask_us"] for r in ok if r.get("mask_us")]
+    if masks:
+        out["mask_us"] = {q: median([m[q] for m in masks]) for q in ("p50", "p90", "p99")}
+        out["mask_us"]["max"] = max(m["max"] for m in masks)
+    if ok:
+        out["gold_bits_set"] = min(r["gold_bits_set"] for r in ok)
+        out["accepting_at_end"] = all(r.get("accepting_at_end") for r in ok)
+        out["replays"] = min(r.get("replays", 1) for r in ok)
+    return out
+
+
+def ratio_cell(pairs: Sequence[tuple[float, float]]) -> str:
+    """Peer / nerlm over paired rounds: the median, and the range when there are several."""
+    rs = [peer / ours for peer, ours in pairs]
+    if not rs:
+        return "—"
+    if len(rs) == 1:
+        return f"{rs[0]:.1f}x"
+    return f"{median(rs):.1f}x ({min(rs):.1f}–{max(rs):.1f})"
+
+
+def paired(
+    peer: Sequence[dict[str, Any]], ours: Sequence[dict[str, Any]], get: Callable[[Any], Any]
+) -> list[tuple[float, float]]:
+    """(peer, nerlm) values of the rounds both ran; a worker that ran once (a slow one) is
+    paired with each of the other's rounds."""
+
+    def vals(rows: Sequence[dict[str, Any]]) -> dict[int, float]:
+        return {r.get("round", 1): v for r in rows if (v := get(r)) is not None}
+
+    p, o = vals(peer), vals(ours)
+    if len(p) == 1 and len(o) > 1:
+        p = {k: next(iter(p.values())) for k in o}
+    if len(o) == 1 and len(p) > 1:
+        o = {k: next(iter(o.values())) for k in p}
+    return [(p[k], o[k]) for k in sorted(p) if k in o]
+
+
+def print_report(all_rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str, Any]]) -> None:
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for r in all_rows:
+        groups.setdefault((r["engine"], r["case"], r["size"]), []).append(r)
+    rows = [summarize(g) for g in groups.values()]
+    n_rounds = max((r["rounds"] for r in rows), default=1)
+    print(machine_line(all_rows))
     print()
     for size, inp in sorted(inputs.items()):
         print(
@@ -913,20 +982,38 @@ def print_report(rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str, Any
         f"the same size (run when the first took under {SECOND_REQUEST_LIMIT_S:.0f} s)"
     )
     print()
+    if n_rounds > 1:
+        print(
+            f"- {n_rounds} rounds per (case, size), every engine once per round in turn; each "
+            f"engine's row gives the median over its rounds of each time and percentile (max: "
+            f"the largest); a worker that failed or took over {REPEAT_LIMIT_S:.0f} s in its "
+            "first round ran once"
+        )
+    print()
     print(
         "nerlm vs the fastest peer that completed the trace (ratio = peer / nerlm, so > 1 means "
         "nerlm is faster; setup = per-request grammar build, 1st and 2nd request in a process; "
-        "mask = p50 fill):"
+        "mask = p50 fill; the fastest peer by its median; "
+        + (
+            "each ratio is the median over rounds of the ratio within a round, with its range "
+            "over rounds in brackets; a peer that ran once is paired with each of nerlm's rounds):"
+            if n_rounds > 1
+            else "one round):"
+        )
     )
     print()
     print(
         "| case | size | nerlm setup 1st / 2nd (ms) | fastest peer setup 1st / 2nd (ms) "
-        "| setup ratio 1st / 2nd | mask p50: fastest peer / nerlm | mask p50: xgrammar / nerlm |"
+        "| setup ratio 1st | setup ratio 2nd | mask p50: fastest peer / nerlm "
+        "| mask p50: xgrammar / nerlm |"
     )
-    print("|---|---:|---:|---|---:|---:|---:|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
 
-    def ratio(peer: float | None, ours: float | None) -> str:
-        return "—" if peer is None or ours is None else f"{peer / ours:.1f}x"
+    def p50(r: dict[str, Any]) -> float | None:
+        return (r.get("mask_us") or {}).get("p50") if r.get("status") == "ok" else None
+
+    def setup(key: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda r: r.get(key) if r.get("status") == "ok" else None
 
     for case in CASES:
         for size in sorted(inputs):
@@ -940,27 +1027,34 @@ def print_report(rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str, Any
             if not ours or not peers:
                 continue
             o = ours[0]
+            runs = groups["nerlm", case, size]
+
+            def of(r: dict[str, Any]) -> list[dict[str, Any]]:
+                return groups[r["engine"], r["case"], r["size"]]
+
             best = min(peers, key=lambda r: r["setup_ms"])
             second = [r for r in peers if r.get("second_setup_ms")]
             best2 = min(second, key=lambda r: r["second_setup_ms"]) if second else None
             best_mask = min(peers, key=lambda r: r["mask_us"]["p50"])
             xgr = [r for r in peers if r["engine"] == "xgrammar"]
             x_cell = (
-                f"{xgr[0]['mask_us']['p50']:.1f} / {o['mask_us']['p50']:.1f} µs = "
-                f"{xgr[0]['mask_us']['p50'] / o['mask_us']['p50']:.1f}x"
+                f"{xgr[0]['mask_us']['p50']:.1f} / {o['mask_us']['p50']:.1f} µs: "
+                f"{ratio_cell(paired(of(xgr[0]), runs, p50))}"
                 if xgr
                 else "—"
             )
             peer2 = f"{best2['engine']} {best2['second_setup_ms']:.2f}" if best2 else "—"
+            second_cell = (
+                ratio_cell(paired(of(best2), runs, setup("second_setup_ms"))) if best2 else "—"
+            )
             print(
                 f"| {case} | {size:,} | {o['setup_ms']:.2f} / "
                 f"{fmt_num(o.get('second_setup_ms'), '.2f')} | {best['engine']} "
                 f"{best['setup_ms']:.2f} / {peer2} | "
-                f"{ratio(best['setup_ms'], o['setup_ms'])} / "
-                f"{ratio(best2 and best2['second_setup_ms'], o.get('second_setup_ms'))} | "
-                f"{best_mask['engine']} {best_mask['mask_us']['p50']:.1f} µs / "
-                f"{o['mask_us']['p50']:.1f} µs = "
-                f"{best_mask['mask_us']['p50'] / o['mask_us']['p50']:.1f}x | {x_cell} |"
+                f"{ratio_cell(paired(of(best), runs, setup('setup_ms')))} | {second_cell} | "
+                f"{best_mask['engine']} {best_mask['mask_us']['p50']:.1f} / "
+                f"{o['mask_us']['p50']:.1f} µs: "
+                f"{ratio_cell(paired(of(best_mask), runs, p50))} | {x_cell} |"
             )
 
 
@@ -977,6 +1071,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, help="write all rows and inputs here")
     ap.add_argument("--cap", type=float, default=CASE_CAP_S, help="seconds per case")
     ap.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help="rounds per (case, size): every engine once per round, in turn; the report gives "
+        "medians over rounds and the ratios' median and range over rounds",
+    )
+    ap.add_argument(
         "--dump-traces",
         type=Path,
         help="write the inputs and tokenized gold traces as JSON (for the Rust replay example) "
@@ -985,6 +1086,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--tokenize-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
     if args.worker:
         worker(json.loads(sys.stdin.read()))
         return
@@ -1042,17 +1145,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     # The engines run side by side per (case, size), seconds apart, so that a ratio does not
     # compare runs minutes apart (this VM's speed drifts within minutes); the report lists
     # them engine by engine.
+    # With several rounds, each (case, size) runs every engine once per round, in turn, so
+    # each round's ratios pair runs seconds apart; a worker is not repeated when its first
+    # round failed or took over REPEAT_LIMIT_S.
     rows: list[dict[str, Any]] = []
     over: dict[tuple[str, str], tuple[int, float]] = {}
+    once: set[tuple[str, str, int]] = set()
     jobs = [
-        (case, size, engine)
+        (case, size, rnd, engine)
         for case in cases
         for size in all_sizes
+        for rnd in range(1, args.rounds + 1)
         for engine in engines
         if engine == "nerlm" or size in sizes
     ]
-    for case, size, engine in jobs:
+    for case, size, rnd, engine in jobs:
         python = NERLM_PYTHON if engine == "nerlm" else PEER_PYTHON
+        if rnd > 1 and (engine, case, size) in once:
+            continue
         if (engine, case) in over:
             done = over[engine, case]
             rows.append(
@@ -1064,7 +1174,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 }
             )
             continue
-        print(f"[bench] {engine} case {case} size {size} ...", file=sys.stderr, flush=True)
+        print(
+            f"[bench] {engine} case {case} size {size} round {rnd} ...", file=sys.stderr, flush=True
+        )
         job = {
             "engine": engine,
             "case": case,
@@ -1081,11 +1193,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             file=sys.stderr,
             flush=True,
         )
+        row["round"] = rnd
         rows.append(row)
         if row.get("exceeded_cap"):
             over[engine, case] = (size, float(row.get("wall_s") or args.cap))
+        if row.get("status") != "ok" or float(row.get("wall_s") or 0) > REPEAT_LIMIT_S:
+            once.add((engine, case, size))
     rank = {e: k for k, e in enumerate(engines)}
-    rows.sort(key=lambda r: (rank[r["engine"]], r["case"], r["size"]))
+    rows.sort(key=lambda r: (rank[r["engine"]], r["case"], r["size"], r.get("round", 1)))
     print_report(rows, inputs)
     if args.json:
         out = {
