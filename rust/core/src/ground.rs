@@ -106,6 +106,13 @@ impl SubstringIndex {
         self.start.len().saturating_sub(1) as u32
     }
 
+    /// Every position of a unit that is not a barrier, by unit (`positions(0)`, then
+    /// `positions(1)`, ...).
+    #[inline]
+    pub fn all_positions(&self) -> &[u32] {
+        &self.pos
+    }
+
     /// The positions of unit `u`, increasing (empty for units that do not occur).
     #[inline]
     pub fn positions(&self, u: u32) -> &[u32] {

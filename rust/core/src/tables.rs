@@ -738,18 +738,20 @@ impl TokenTable {
             closing: Vec::new(),
         };
         // The starts grouped by their first character come from the index (a counting sort
-        // by unit), in unit order: code point order, so neighbours share leading bytes.
-        let mut group = Vec::new();
+        // by unit), in unit order: code point order, so neighbours share leading bytes. They
+        // are copied once (the descent reorders each group in place), not group by group: a
+        // copy of a few bytes is a `memcpy` call.
+        let mut starts = index.all_positions().to_vec();
         let mut path = Path::new(0);
+        let mut at = 0;
         for u in 0..index.unit_count() {
-            let at = index.positions(u);
-            if at.is_empty() {
-                continue;
+            let n = index.positions(u).len();
+            if n > 0 {
+                d.enter(&mut path, &mut starts[at..at + n], 0, 0, 0);
+                at += n;
             }
-            group.clear();
-            group.extend_from_slice(at);
-            d.enter(&mut path, &mut group, 0, 0, 0);
         }
+        debug_assert_eq!(at, starts.len());
         Inner {
             words: d.words,
             ones: d.ones,
@@ -1094,8 +1096,9 @@ fn descend(
 /// previous character tried at this level and the trie nodes along it, so that the next
 /// character (the next unit, in code point order) starts from the bytes they share.
 struct Path {
-    prev: [u8; 8],
-    prev_len: usize,
+    /// The previous character's written form: `bytes[prev.0..prev.1]` of the written text
+    /// (a range, not a copy: a copy of a few bytes of unknown length is a `memcpy` call).
+    prev: (usize, usize),
     /// `nodes[i]`: the node after `i` bytes of `prev` (valid for `i <= reached`).
     nodes: [u32; 9],
     reached: usize,
@@ -1106,8 +1109,7 @@ impl Path {
         let mut nodes = [0u32; 9];
         nodes[0] = node;
         Path {
-            prev: [0; 8],
-            prev_len: 0,
+            prev: (0, 0),
             nodes,
             reached: 0,
         }
@@ -1161,15 +1163,14 @@ impl CharDescent<'_> {
         let k = group[0] as usize + d;
         let (lo, hi) = (self.char_start[k] as usize, self.char_start[k + 1] as usize);
         let n = hi - lo;
-        debug_assert!(n <= path.prev.len());
+        debug_assert!(n < path.nodes.len());
         let form = &self.bytes[lo..hi];
         let lcp = form
             .iter()
-            .zip(&path.prev[..path.prev_len])
+            .zip(&self.bytes[path.prev.0..path.prev.1])
             .take_while(|(a, b)| a == b)
             .count();
-        path.prev[..n].copy_from_slice(form);
-        path.prev_len = n;
+        path.prev = (lo, hi);
         if lcp > path.reached {
             // The previous character failed inside the bytes this one shares.
             return;
