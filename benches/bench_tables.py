@@ -9,8 +9,10 @@ Every (engine, case, size) runs in a fresh subprocess with the engine's own Pyth
 ``.venv/bin/python`` of this checkout, the peers with ``build/bench-venv/bin/python``
 (``make bench-venv``; override with ``NERLM_BENCH_NERLM_PYTHON`` /
 ``NERLM_BENCH_PEER_PYTHON``); for each (case, size) the engines run one after another, so that
-the ratios compare runs seconds apart rather than minutes. The peers are pinned:
-xgrammar 0.2.8, llguidance 1.9.1, outlines-core 0.2.14 (``pip install xgrammar==0.2.8
+the ratios compare runs seconds apart rather than minutes, in ``--rounds`` rounds (default 3:
+nerlm, xgrammar, llguidance, outlines-core, then again): each engine's row gives the median over
+its rounds, and each ratio the median (and range) of the ratios within a round. The peers are
+pinned: xgrammar 0.2.8, llguidance 1.9.1, outlines-core 0.2.14 (``pip install xgrammar==0.2.8
 llguidance==1.9.1 outlines-core==0.2.14 transformers tokenizers numpy`` into that venv).
 
 Vocabulary: the Qwen2.5 tokenizer (``shared/tokenizers/qwen2.5/tokenizer.json``, 151,665

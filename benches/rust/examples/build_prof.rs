@@ -1,6 +1,7 @@
 //! The 10-label grounded `iepile-json` grammar over the first 3,821 characters of CLUENER dev,
 //! built in Rust alone: the first build of the process and the second (each with the page
 //! faults it took, from `/proc/self/stat`), then the mean of `ITERS` (default 2,000) more.
+//! With `PREPARE=1`, the thread's tables are prepared first, as preparing a vocabulary does.
 //! For callgrind/perf runs of the per-request setup of issue #3:
 //! `ITERS=200 valgrind --tool=callgrind target/release/examples/build_prof`.
 
@@ -29,6 +30,10 @@ fn main() {
         ..Default::default()
     };
     let build = || Grammar::compile("iepile-json", &labels, &text, &opts).expect("grammar");
+    if std::env::var_os("PREPARE").is_some() {
+        // What preparing a vocabulary does for its thread.
+        nerlm_core::ground::prepare_thread_tables();
+    }
     for which in ["first", "second"] {
         let f = minor_faults();
         let t = Instant::now();

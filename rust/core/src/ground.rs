@@ -206,6 +206,36 @@ thread_local! {
     };
 }
 
+/// Code points whose blocks [`prepare_thread_tables`] sets up: CJK symbols and punctuation,
+/// kana, CJK Unified Ideographs with extension A, and the fullwidth forms (Chinese and
+/// Japanese text, the corpora nerlm is built for, lies almost wholly in them).
+const PREPARED_RANGES: [(u32, u32); 3] = [(0x3000, 0x4DBF), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF)];
+
+/// Set up this thread's code-point table (see [`CharIds`]) for the blocks of the CJK ranges,
+/// ~130 KB, so that the thread's first grounded request over Chinese text does not take a
+/// page fault per block it touches (~30 on 3,821 characters of CLUENER, ~2 µs each on a
+/// VM). Called when a vocabulary is prepared, i.e. on the thread that prepares it; other
+/// threads set their blocks up as their texts need them. Numbering is unchanged.
+pub fn prepare_thread_tables() {
+    CHAR_IDS.with(|cell| {
+        let table = &mut *cell.borrow_mut();
+        if table.page.is_empty() {
+            table.page = vec![0; (char::MAX as usize >> 8) + 1];
+            table.blocks = vec![[0; 256]];
+            table.base = 1;
+        }
+        for (lo, hi) in PREPARED_RANGES {
+            for block in (lo >> 8)..=(hi >> 8) {
+                let p = &mut table.page[block as usize];
+                if *p == 0 {
+                    *p = table.blocks.len() as u32;
+                    table.blocks.push([0; 256]);
+                }
+            }
+        }
+    });
+}
+
 /// Number the distinct characters of `t` in order of first occurrence: pushes each
 /// character's number onto `ids` and returns the distinct characters in that order.
 fn number_chars(t: &str, ids: &mut Vec<u32>) -> Vec<char> {
@@ -1280,9 +1310,40 @@ mod tests {
         }
     }
 
-    /// Character numbering in order of first occurrence, text after text on one thread.
+    /// Character numbering in order of first occurrence, text after text on one thread,
+    /// with the thread's tables prepared between texts (which changes no number).
     #[test]
     fn number_chars_matches_a_map() {
+        for (k, t) in [
+            "",
+            "abcab",
+            "王赟王𠮷a\u{10FFFF}赟",
+            "xyz",
+            "abcab",
+            "龘龘龘",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if k % 2 == 1 {
+                prepare_thread_tables();
+            }
+            let mut ids = Vec::new();
+            let distinct = number_chars(t, &mut ids);
+            let mut reference: Vec<char> = Vec::new();
+            let expected: Vec<u32> = t
+                .chars()
+                .map(|c| match reference.iter().position(|&d| d == c) {
+                    Some(i) => i as u32,
+                    None => {
+                        reference.push(c);
+                        reference.len() as u32 - 1
+                    }
+                })
+                .collect();
+            assert_eq!(distinct, reference, "{t}");
+            assert_eq!(ids, expected, "{t}");
+        }
         for t in [
             "",
             "abcab",

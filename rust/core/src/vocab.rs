@@ -752,6 +752,9 @@ impl Vocab {
         added: HashMap<u32, String>,
         eos: Vec<u32>,
     ) -> Vocab {
+        // The preparing thread's first grounded request then takes no page faults for
+        // Chinese text (see `prepare_thread_tables`).
+        crate::ground::prepare_thread_tables();
         let entries: Vec<(&[u8], u32)> = bytes
             .iter()
             .enumerate()
