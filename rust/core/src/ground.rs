@@ -1344,30 +1344,6 @@ mod tests {
             assert_eq!(distinct, reference, "{t}");
             assert_eq!(ids, expected, "{t}");
         }
-        for t in [
-            "",
-            "abcab",
-            "王赟王𠮷a\u{10FFFF}赟",
-            "xyz",
-            "abcab",
-            "龘龘龘",
-        ] {
-            let mut ids = Vec::new();
-            let distinct = number_chars(t, &mut ids);
-            let mut reference: Vec<char> = Vec::new();
-            let expected: Vec<u32> = t
-                .chars()
-                .map(|c| match reference.iter().position(|&d| d == c) {
-                    Some(i) => i as u32,
-                    None => {
-                        reference.push(c);
-                        reference.len() as u32 - 1
-                    }
-                })
-                .collect();
-            assert_eq!(distinct, reference, "{t}");
-            assert_eq!(ids, expected, "{t}");
-        }
         let mut keys: Vec<u64> = (0..1000u64)
             .map(|i| (i * 7919 % 0x10FFFF) << 32 | i)
             .collect();
