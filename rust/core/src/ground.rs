@@ -196,6 +196,15 @@ struct CharIds {
     base: u32,
 }
 
+impl CharIds {
+    /// Empty: a block index over every code point, the never-used block 0, numbers from 1.
+    fn reset(&mut self) {
+        self.page = vec![0; (char::MAX as usize >> 8) + 1];
+        self.blocks = vec![[0; 256]];
+        self.base = 1;
+    }
+}
+
 thread_local! {
     static CHAR_IDS: std::cell::RefCell<CharIds> = const {
         std::cell::RefCell::new(CharIds {
@@ -220,9 +229,7 @@ pub fn prepare_thread_tables() {
     CHAR_IDS.with(|cell| {
         let table = &mut *cell.borrow_mut();
         if table.page.is_empty() {
-            table.page = vec![0; (char::MAX as usize >> 8) + 1];
-            table.blocks = vec![[0; 256]];
-            table.base = 1;
+            table.reset();
         }
         for (lo, hi) in PREPARED_RANGES {
             for block in (lo >> 8)..=(hi >> 8) {
@@ -242,9 +249,7 @@ fn number_chars(t: &str, ids: &mut Vec<u32>) -> Vec<char> {
     CHAR_IDS.with(|cell| {
         let table = &mut *cell.borrow_mut();
         if table.page.is_empty() || u64::from(table.base) + t.len() as u64 >= u64::from(u32::MAX) {
-            table.page = vec![0; (char::MAX as usize >> 8) + 1];
-            table.blocks = vec![[0; 256]];
-            table.base = 1;
+            table.reset();
         }
         let base = table.base;
         let mut seen: Vec<char> = Vec::new();
