@@ -89,6 +89,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -844,13 +845,6 @@ def machine_line(rows: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def median(xs: Sequence[float]) -> float:
-    """The median (the mean of the middle two for an even count)."""
-    ys = sorted(xs)
-    n = len(ys)
-    return ys[n // 2] if n % 2 else (ys[n // 2 - 1] + ys[n // 2]) / 2
-
-
 def summarize(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One (engine, case, size) over its rounds: the first round's row, with the median over
     the rounds that finished of each time and percentile (max: the largest), the smallest
@@ -1017,6 +1011,10 @@ def print_report(all_rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str,
     def setup(key: str) -> Callable[[dict[str, Any]], Any]:
         return lambda r: r.get(key) if r.get("status") == "ok" else None
 
+    def of(r: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every round of `r`'s (engine, case, size)."""
+        return groups[r["engine"], r["case"], r["size"]]
+
     for case in CASES:
         for size in sorted(inputs):
             cell = [r for r in rows if r["case"] == case and r["size"] == size]
@@ -1029,11 +1027,7 @@ def print_report(all_rows: Sequence[dict[str, Any]], inputs: dict[int, dict[str,
             if not ours or not peers:
                 continue
             o = ours[0]
-            runs = groups["nerlm", case, size]
-
-            def of(r: dict[str, Any]) -> list[dict[str, Any]]:
-                return groups[r["engine"], r["case"], r["size"]]
-
+            runs = of(o)
             best = min(peers, key=lambda r: r["setup_ms"])
             second = [r for r in peers if r.get("second_setup_ms")]
             best2 = min(second, key=lambda r: r["second_setup_ms"]) if second else None
@@ -1175,6 +1169,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "status": f"skipped ({done[1]:.0f} s at {done[0]:,} chars)",
                 }
             )
+            once.add((engine, case, size))
             continue
         print(
             f"[bench] {engine} case {case} size {size} round {rnd} ...", file=sys.stderr, flush=True

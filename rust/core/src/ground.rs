@@ -1358,6 +1358,20 @@ mod tests {
         assert_eq!(keys, sorted);
     }
 
+    /// After the thread's tables are prepared, numbering Chinese text (CJK ideographs, an
+    /// ideographic comma, a fullwidth comma) sets up no further block, which is what spares
+    /// the page faults.
+    #[test]
+    fn prepared_tables_hold_the_cjk_blocks() {
+        prepare_thread_tables();
+        let blocks = || CHAR_IDS.with(|cell| cell.borrow().blocks.len());
+        let before = blocks();
+        let mut ids = Vec::new();
+        number_chars("张三在北京大学读书、龘，𠀀", &mut ids);
+        // 𠀀 (U+20000, extension B) lies outside the prepared ranges: one block more.
+        assert_eq!(blocks(), before + 1);
+    }
+
     proptest::proptest! {
         /// Membership, leftmost ends and every occurrence equal brute force (barriers
         /// excluded from every substring).

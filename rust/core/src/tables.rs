@@ -999,9 +999,9 @@ struct Start {
 /// cheap byte reads, not trie lookups). `on_token` gets the tokens of every node reached
 /// (prefixes of the text from some start); at each character boundary after `at.chars` whole
 /// characters, `on_close(node)` gets the node below it for byte `close` (tokens that close
-/// the string there), and the descent stops once `limit` characters are
-/// whole. Character boundaries depend only on the bytes read from a start (the written forms
-/// lex deterministically), so they are the same for every start of a group.
+/// the string there), and the descent stops once `limit` characters are whole. Character
+/// boundaries depend only on the bytes read from a start (the written forms lex
+/// deterministically), so they are the same for every start of a group.
 #[allow(clippy::too_many_arguments)]
 fn descend(
     trie: &Trie,
