@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use nerlm_benches::{cluener_dev_text, labels};
+use nerlm_benches::{cluener_dev_text, evict_caches, labels, percentile};
 use nerlm_core::grammar::{Grammar, GrammarOptions};
 
 /// The process's minor page faults so far (`/proc/self/stat`, field 10; 0 elsewhere).
@@ -58,24 +58,18 @@ fn main() {
         let evict_mb = env("EVICT_MB", 4);
         let mut junk = vec![0u8; evict_mb << 20];
         let mut times: Vec<f64> = (0..cold)
-            .map(|k| {
-                // One write per cache line.
-                for (i, x) in junk.iter_mut().enumerate().step_by(64) {
-                    *x = x.wrapping_add((i + k) as u8);
-                }
-                std::hint::black_box(&junk);
+            .map(|_| {
+                evict_caches(&mut junk);
                 let t = Instant::now();
                 std::hint::black_box(build());
                 t.elapsed().as_secs_f64() * 1e6
             })
             .collect();
         times.sort_by(f64::total_cmp);
-        let at =
-            |q: f64| times[((q * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
         eprintln!(
             "{cold} builds after {evict_mb} MiB written: p50 {:.1} µs, p90 {:.1} µs",
-            at(0.5),
-            at(0.9)
+            percentile(&times, 0.5),
+            percentile(&times, 0.9)
         );
     }
     let n = env("ITERS", 2000);

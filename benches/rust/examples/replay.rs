@@ -13,13 +13,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use nerlm_benches::read_traces;
+use nerlm_benches::{percentile, read_traces};
 use nerlm_core::tables::{Matcher, TokenTable};
-
-fn percentile(sorted: &[u128], q: f64) -> u128 {
-    let k = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[k - 1]
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -134,3 +134,20 @@ pub fn read_traces(path: &str) -> Traces {
             .collect(),
     }
 }
+
+/// Write one byte of every cache line of `junk`, so that what a timed operation reads next is
+/// out of the caches as far as `junk`'s size reaches (4 MiB evicts this VM's 512 KiB L2, 64 MiB
+/// its 32 MiB L3 too), as for a request that arrives after other work.
+pub fn evict_caches(junk: &mut [u8]) {
+    for (i, x) in junk.iter_mut().enumerate().step_by(64) {
+        *x = x.wrapping_add(i as u8);
+    }
+    std::hint::black_box(junk);
+}
+
+/// The nearest-rank `q` quantile of `sorted` (increasing, not empty): the smallest value with
+/// at least a fraction `q` of the values at or below it.
+pub fn percentile<T: Copy>(sorted: &[T], q: f64) -> T {
+    let k = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[k - 1]
+}
